@@ -1,0 +1,191 @@
+"""Settings for fashionsite.
+
+Every secret and host comes from the environment; the defaults are safe for a developer's machine
+(DEBUG off, loopback hosts, a local Cassandra node started by `manage.py cassandra start`).
+The README lists every variable.
+"""
+
+import os
+from pathlib import Path
+
+from cassandra import ConsistencyLevel
+from cassandra.io.asyncioreactor import AsyncioConnection
+from cassandra.policies import ExponentialReconnectionPolicy
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip() or default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: use true or false")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def replication_from(value: str) -> dict[str, object]:
+    """Parse CASSANDRA_REPLICATION: `SimpleStrategy:1` or `NetworkTopologyStrategy:dc1=3,dc2=3`."""
+    strategy, _, spec = value.partition(":")
+    if strategy == "SimpleStrategy" and spec.isdigit():
+        return {"strategy_class": strategy, "replication_factor": int(spec)}
+    if strategy == "NetworkTopologyStrategy" and spec:
+        datacenters = dict(item.split("=", 1) for item in spec.split(","))
+        if all(factor.isdigit() for factor in datacenters.values()):
+            return {"strategy_class": strategy, **{dc: int(rf) for dc, rf in datacenters.items()}}
+    raise ImproperlyConfigured(
+        f"CASSANDRA_REPLICATION={value!r}: use SimpleStrategy:N or NetworkTopologyStrategy:dc1=N,..."
+    )
+
+
+DEBUG = env_bool("DJANGO_DEBUG")
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Everything the site writes at run time (SQLite, local Cassandra node, collected static files).
+DATA_DIR = Path(env_str("FASHIONSITE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS = [
+    "django_cassandra_engine",  # its docs ask for it to come first
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "classifier",
+    "mlmodel",
+    "cassandra_node",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "classifier.middleware.UploadSizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "classifier.middleware.CassandraUnavailableMiddleware",
+]
+
+ROOT_URLCONF = "fashionsite.urls"
+WSGI_APPLICATION = "fashionsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Storage: SQLite for auth, sessions and the admin log; Cassandra for predictions. -------------
+CASSANDRA_HOSTS = env_list("CASSANDRA_HOSTS") or ["127.0.0.1"]
+# No CASSANDRA_HOSTS means "the project's own node on this machine" (`manage.py cassandra start`).
+CASSANDRA_LOCAL_NODE = not os.environ.get("CASSANDRA_HOSTS", "").strip()
+CASSANDRA_PORT = env_int("CASSANDRA_PORT", 9042)
+CASSANDRA_STORAGE_PORT = env_int("CASSANDRA_STORAGE_PORT", 7000)
+CASSANDRA_DATA_DIR = Path(env_str("CASSANDRA_DATA_DIR", str(DATA_DIR / "cassandra"))).resolve()
+CASSANDRA_KEYSPACE = env_str("CASSANDRA_KEYSPACE", "fashionsite")
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("SQLITE_PATH", str(DATA_DIR / "db.sqlite3")),
+    },
+    "cassandra": {
+        "ENGINE": "django_cassandra_engine",
+        "NAME": CASSANDRA_KEYSPACE,
+        "HOST": ",".join(CASSANDRA_HOSTS),
+        "USER": os.environ.get("CASSANDRA_USER", ""),
+        "PASSWORD": os.environ.get("CASSANDRA_PASSWORD", ""),
+        "TEST": {"NAME": f"test_{CASSANDRA_KEYSPACE}"},
+        "OPTIONS": {
+            "replication": replication_from(env_str("CASSANDRA_REPLICATION", "SimpleStrategy:1")),
+            "connection": {
+                # The site must start, and answer 503, while Cassandra is down, then recover by itself.
+                "lazy_connect": True,
+                "retry_connect": True,
+                "consistency": ConsistencyLevel.name_to_value[
+                    env_str("CASSANDRA_CONSISTENCY", "LOCAL_QUORUM")
+                ],
+                "port": CASSANDRA_PORT,
+                "connect_timeout": 5,
+                "reconnection_policy": ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
+                # The default reactor holds every process 5 s at exit (scylladb/python-driver#708).
+                "connection_class": AsyncioConnection,
+            },
+            "session": {"default_timeout": 5},
+        },
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- The model --------------------------------------------------------------------------------
+MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "mlmodel" / "artifacts"))).resolve()
+FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR") or None
+
+# --- Uploads ----------------------------------------------------------------------------------
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
+DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
+
+# --- The rest is Django's usual ---------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"cassandra": {"level": "WARNING"}},
+}

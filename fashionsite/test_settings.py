@@ -1,0 +1,37 @@
+"""Settings for the test suite: a Cassandra node of its own, so tests can never reach real data.
+
+The test node listens on other ports and keeps its data in another directory than the development
+node; its keyspace is `test_fashionsite_test`, created and dropped by the test runner.
+"""
+
+import os
+
+from .settings import *  # noqa: F403
+from .settings import BASE_DIR, DATA_DIR, DATABASES
+
+# The real Fashion-MNIST files beside the checkout (as in CI), unless the environment names others;
+# set in the environment too so Django-free code under test sees the same directory.
+FASHION_MNIST_DIR = os.environ.setdefault(
+    "FASHION_MNIST_DIR", str(BASE_DIR.parent / "shared" / "datasets" / "fashion-mnist")
+)
+
+CASSANDRA_LOCAL_NODE = True
+CASSANDRA_HOSTS = ["127.0.0.1"]
+CASSANDRA_PORT = 9142
+CASSANDRA_STORAGE_PORT = 7100
+CASSANDRA_DATA_DIR = DATA_DIR / "cassandra-test"
+CASSANDRA_KEYSPACE = "fashionsite_test"
+
+DATABASES["cassandra"].update(
+    NAME=CASSANDRA_KEYSPACE,
+    HOST=",".join(CASSANDRA_HOSTS),
+    TEST={"NAME": f"test_{CASSANDRA_KEYSPACE}"},
+)
+DATABASES["cassandra"]["OPTIONS"]["connection"]["port"] = CASSANDRA_PORT
+DATABASES["cassandra"]["OPTIONS"]["replication"] = {"strategy_class": "SimpleStrategy", "replication_factor": 1}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+# Static files straight from the apps, without `collectstatic`.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

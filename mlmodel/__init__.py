@@ -1,0 +1,10 @@
+"""Fashion-MNIST classifier: data, network, training, artifacts, preprocessing and serving.
+
+Nothing in this package imports Django except ``management/commands/train_model.py``.
+"""
+
+import os
+
+# TensorFlow's C++ start-up INFO/WARNING lines (oneDNN, CPU features) drown the
+# training progress bar and server logs. setdefault: an explicit choice wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

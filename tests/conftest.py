@@ -1,0 +1,64 @@
+"""Fixtures shared by the suite: the test Cassandra node, real Fashion-MNIST images, a staff user.
+
+Tests that touch storage use the real node started here (its own ports and data directory, see
+fashionsite/test_settings.py) and the `test_fashionsite_test` keyspace that the test runner creates.
+"""
+
+import pytest
+from django.conf import settings
+
+from cassandra_node import LocalNode
+from mlmodel.data import load_fashion_mnist
+
+from .helpers import png_bytes
+
+DEVELOPMENT_PORT = 9042
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # pytest-django's database blocker does not cover cqlengine, so a test that forgot its marker
+    # would query whatever node and keyspace settings name: make sure that is never real data.
+    assert settings.SETTINGS_MODULE == "fashionsite.test_settings", settings.SETTINGS_MODULE
+    assert settings.CASSANDRA_PORT != DEVELOPMENT_PORT
+    assert settings.DATABASES["cassandra"]["NAME"] != "fashionsite"
+
+
+@pytest.fixture(scope="session")
+def cassandra_node():
+    node = LocalNode(
+        settings.CASSANDRA_DATA_DIR,
+        native_port=settings.CASSANDRA_PORT,
+        storage_port=settings.CASSANDRA_STORAGE_PORT,
+        cluster_name="fashionsite-test",
+        test_mode=True,
+    )
+    started_here = node.start()
+    yield node
+    if started_here:
+        from cassandra.cqlengine.connection import unregister_connection
+
+        unregister_connection("cassandra")  # hang up first, or the driver logs reconnect errors
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(cassandra_node, django_db_setup):
+    """The test databases, once the test node answers."""
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist():
+    return load_fashion_mnist(settings.FASHION_MNIST_DIR)
+
+
+@pytest.fixture(scope="session")
+def test_image_pngs(fashion_mnist) -> list[tuple[bytes, int]]:
+    """The first 300 Fashion-MNIST test images as PNG files, with their true labels."""
+    return [(png_bytes(image), int(label)) for image, label in zip(fashion_mnist.x_test[:300], fashion_mnist.y_test[:300])]
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("staff", "staff@example.com", "correct horse battery")
+    client.force_login(user)
+    return client

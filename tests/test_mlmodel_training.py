@@ -1,0 +1,138 @@
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from mlmodel import artifacts
+from mlmodel.classes import CLASS_NAMES
+from mlmodel.data import load_fashion_mnist
+from mlmodel.network import build_model
+from mlmodel.training import TrainingConfig, train
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
+# Small batches: enough steps in one epoch for BatchNormalization's running statistics to settle.
+QUICK = TrainingConfig(epochs=1, subset=2000, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_fashion_mnist(DATA_DIR)
+
+
+@pytest.fixture(scope="module")
+def quick_result(dataset):
+    return train(QUICK, dataset, verbose=0)
+
+
+def test_network_takes_raw_pixels_and_outputs_class_probabilities():
+    model = build_model()
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, len(CLASS_NAMES))
+    assert model.count_params() < 300_000
+    raw = np.random.default_rng(0).integers(0, 256, size=(4, 28, 28, 1)).astype("float32")
+    probabilities = keras.ops.convert_to_numpy(model(raw, training=False))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+    # The 0..255 -> 0..1 rescaling is inside the model, so serving never rescales.
+    assert isinstance(model.layers[0], keras.layers.Rescaling)
+    assert model.layers[0].scale == pytest.approx(1 / 255)
+
+
+def test_a_short_run_on_a_subset_learns_and_reports(quick_result):
+    assert quick_result.test_accuracy > 0.6  # chance is 0.1
+    assert quick_result.test_loss > 0
+    assert quick_result.wall_time_s > 0
+    assert quick_result.config == QUICK
+    assert set(quick_result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(quick_result.history["loss"]) == 1
+
+
+def test_subsets_are_reproducible_from_the_seed(dataset):
+    first = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, verbose=0)
+    second = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, verbose=0)
+    assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-3)
+
+
+def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, tmp_path):
+    version = artifacts.publish(quick_result, dataset.fingerprint(), tmp_path)
+    assert re.fullmatch(r"\d{8}-\d{6}", version)
+    assert artifacts.active_version(tmp_path) == version
+    assert (tmp_path / "ACTIVE").read_text().strip() == version
+
+    metadata = json.loads((tmp_path / version / "metadata.json").read_text())
+    assert metadata == artifacts.read_metadata(version, tmp_path)
+    assert metadata["version"] == version
+    assert metadata["created_at"].endswith("+00:00")
+    assert metadata["test_accuracy"] == quick_result.test_accuracy
+    assert metadata["test_loss"] == quick_result.test_loss
+    assert metadata["parameter_count"] == quick_result.model.count_params()
+    assert metadata["data_fingerprint"] == dataset.fingerprint()
+    assert (metadata["epochs"], metadata["subset"], metadata["seed"]) == (1, 2000, QUICK.seed)
+    assert metadata["wall_time_s"] > 0
+    assert metadata["class_names"] == list(CLASS_NAMES)
+
+    loaded = keras.saving.load_model(tmp_path / version / "model.keras", compile=False)
+    sample = dataset.x_test[:8].astype("float32")[..., np.newaxis]
+    expected = quick_result.model.predict(sample, verbose=0)
+    np.testing.assert_allclose(loaded.predict(sample, verbose=0), expected, atol=1e-6)
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no staging leftovers
+
+
+def test_versions_published_in_the_same_second_get_distinct_names(quick_result, tmp_path):
+    names = [artifacts.publish(quick_result, "f", tmp_path, activate=False) for _ in range(3)]
+    assert len(set(names)) == 3
+    assert [entry["version"] for entry in artifacts.list_versions(tmp_path)] == sorted(names)
+
+
+def test_activation_is_explicit_and_checked(quick_result, tmp_path):
+    with pytest.raises(FileNotFoundError, match="train_model"):
+        artifacts.active_version(tmp_path)
+    first = artifacts.publish(quick_result, "f", tmp_path)
+    second = artifacts.publish(quick_result, "f", tmp_path, activate=False)
+    assert artifacts.active_version(tmp_path) == first
+    listed = [(entry["version"], entry["active"]) for entry in artifacts.list_versions(tmp_path)]
+    assert listed == [(first, True), (second, False)]
+
+    artifacts.activate(second, tmp_path)
+    assert artifacts.active_version(tmp_path) == second
+    with pytest.raises(FileNotFoundError):
+        artifacts.activate("20000101-000000", tmp_path)
+    with pytest.raises(ValueError):
+        artifacts.activate("../../etc", tmp_path)
+    assert artifacts.active_version(tmp_path) == second
+
+
+def test_train_model_command_publishes_and_activates(tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    model_dir = tmp_path / "models"
+    arguments = ["--epochs", "1", "--subset", "2000", "--batch-size", "32"]
+    arguments += ["--data-dir", str(DATA_DIR), "--model-dir", str(model_dir)]
+    out = io.StringIO()
+    call_command("train_model", *arguments, stdout=out)
+    (first,) = [entry["version"] for entry in artifacts.list_versions(model_dir)]
+    report = out.getvalue()
+    assert first in report
+    assert "test accuracy" in report
+    assert str(model_dir / first) in report
+    assert (model_dir / first / "model.keras").is_file()
+    assert artifacts.active_version(model_dir) == first
+    metadata = artifacts.read_metadata(first, model_dir)
+    assert (metadata["epochs"], metadata["subset"]) == (1, 2000)
+    assert metadata["test_accuracy"] > 0.6
+
+    out = io.StringIO()
+    call_command("train_model", *arguments, "--no-activate", stdout=out)
+    versions = artifacts.list_versions(model_dir)
+    assert len(versions) == 2
+    assert artifacts.active_version(model_dir) == first
+    assert "active         no" in out.getvalue()
+
+    with pytest.raises(CommandError, match="Fashion-MNIST"):
+        call_command("train_model", "--data-dir", str(tmp_path / "missing"), "--model-dir", str(model_dir))

@@ -1,0 +1,109 @@
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlmodel import artifacts
+from mlmodel.classes import CLASS_NAMES
+from mlmodel.data import load_fashion_mnist
+from mlmodel.predictor import Classification, get_predictor
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_fashion_mnist(DATA_DIR)
+
+
+@pytest.fixture
+def two_version_dir(tmp_path):
+    """A model directory holding the shipped model twice, under two version names, neither active."""
+    shipped = artifacts.active_version(artifacts.DEFAULT_MODEL_DIR)
+    versions = ["20250101-000000", "20250102-000000"]
+    for version in versions:
+        shutil.copytree(artifacts.DEFAULT_MODEL_DIR / shipped, tmp_path / version)
+    return tmp_path, versions
+
+
+def test_exactly_one_model_ships_and_it_is_active_small_and_accurate(dataset):
+    (shipped,) = artifacts.list_versions(artifacts.DEFAULT_MODEL_DIR)
+    assert shipped["active"]
+    assert shipped["test_accuracy"] >= 0.90
+    assert shipped["data_fingerprint"] == dataset.fingerprint()
+    assert shipped["subset"] is None
+    model_file = artifacts.DEFAULT_MODEL_DIR / shipped["version"] / "model.keras"
+    assert model_file.stat().st_size <= 5 * 1024 * 1024
+    assert get_predictor().version == shipped["version"]
+
+
+def test_shipped_model_classifies_real_test_images(dataset):
+    images, labels = dataset.x_test[:500], dataset.y_test[:500]
+    results = get_predictor().classify(images)
+    assert len(results) == 500
+    assert all(isinstance(result, Classification) for result in results)
+    accuracy = np.mean([result.label_index for result in results] == labels)
+    assert accuracy >= 0.9
+    for result in results:
+        assert len(result.probabilities) == len(CLASS_NAMES)
+        assert sum(result.probabilities) == pytest.approx(1, abs=1e-9)
+        assert result.confidence == max(result.probabilities)
+        assert result.probabilities[result.label_index] == result.confidence
+        assert result.label == CLASS_NAMES[result.label_index]
+
+
+def test_a_batch_gives_the_same_answers_as_one_by_one(dataset):
+    predictor = get_predictor()
+    images = dataset.x_test[500:532]
+    batched = predictor.classify(images)
+    for image, together in zip(images, batched):
+        (alone,) = predictor.classify(image[np.newaxis])
+        assert alone.label_index == together.label_index
+        np.testing.assert_allclose(alone.probabilities, together.probabilities, atol=1e-5)
+
+
+def test_concurrent_classification_matches_sequential(dataset):
+    predictor = get_predictor()
+    batches = [dataset.x_test[i : i + 16] for i in range(0, 128, 16)]
+    sequential = [[r.label_index for r in predictor.classify(batch)] for batch in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(lambda batch: [r.label_index for r in predictor.classify(batch)], batches))
+    assert concurrent == sequential
+
+
+def test_input_that_is_not_a_batch_of_28x28_uint8_images_is_refused(dataset):
+    predictor = get_predictor()
+    assert predictor.classify(np.zeros((0, 28, 28), dtype=np.uint8)) == []
+    for wrong in (dataset.x_test[0], dataset.x_test[:2].astype(np.float32), np.zeros((1, 32, 32), np.uint8)):
+        with pytest.raises(ValueError, match="28, 28"):
+            predictor.classify(wrong)
+
+
+def test_a_newly_activated_version_is_picked_up_without_a_restart(two_version_dir):
+    model_dir, (first, second) = two_version_dir
+    with pytest.raises(FileNotFoundError):
+        get_predictor(model_dir)
+
+    artifacts.activate(first, model_dir)
+    predictor = get_predictor(model_dir)
+    assert predictor.version == first
+    assert get_predictor(str(model_dir)) is predictor  # cached, whatever the path's type
+
+    artifacts.activate(second, model_dir)
+    reloaded = get_predictor(model_dir)
+    assert reloaded.version == second
+    assert reloaded is not predictor
+    assert get_predictor(model_dir) is reloaded
+    assert get_predictor() is not reloaded  # each model directory has its own predictor
+
+
+def test_concurrent_first_calls_load_the_model_once(two_version_dir):
+    model_dir, (first, _) = two_version_dir
+    artifacts.activate(first, model_dir)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        predictors = list(pool.map(lambda _: get_predictor(model_dir), range(6)))
+    assert all(predictor is predictors[0] for predictor in predictors)
