@@ -13,7 +13,6 @@ from cassandra.cqlengine.query import BatchQuery
 from django.conf import settings
 from PIL import Image
 
-from mlmodel.predictor import get_predictor
 from mlmodel.preprocessing import ModelInput, to_model_input
 
 from .models import Prediction, PredictionImages, partition_of
@@ -58,6 +57,10 @@ def classify_and_record(uploads: list[Upload]) -> list[Prediction]:
 
     A prediction is returned only after both of its rows are written.
     """
+    # Imported on first use: TensorFlow takes seconds to import, which every manage.py command
+    # (their URL checks import this module) would otherwise pay.
+    from mlmodel.predictor import get_predictor
+
     inputs = [to_model_input(upload.image) for upload in uploads]
     predictor = get_predictor(settings.MODEL_DIR)
     classifications = predictor.classify(np.stack([model_input.pixels for model_input in inputs]))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cassandra import ConsistencyLevel
 from cassandra.io.asyncioreactor import AsyncioConnection
-from cassandra.policies import ExponentialReconnectionPolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -141,6 +141,9 @@ DATABASES = {
                     env_str("CASSANDRA_CONSISTENCY", "LOCAL_QUORUM")
                 ],
                 "port": CASSANDRA_PORT,
+                "load_balancing_policy": TokenAwarePolicy(
+                    DCAwareRoundRobinPolicy(local_dc=os.environ.get("CASSANDRA_LOCAL_DC") or None)
+                ),
                 "connect_timeout": 5,
                 "reconnection_policy": ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
                 # The default reactor holds every process 5 s at exit (scylladb/python-driver#708).

@@ -9,11 +9,12 @@ import os
 from .settings import *  # noqa: F403
 from .settings import BASE_DIR, DATA_DIR, DATABASES
 
-# The real Fashion-MNIST files beside the checkout (as in CI), unless the environment names others;
-# set in the environment too so Django-free code under test sees the same directory.
-FASHION_MNIST_DIR = os.environ.setdefault(
-    "FASHION_MNIST_DIR", str(BASE_DIR.parent / "shared" / "datasets" / "fashion-mnist")
-)
+# The real Fashion-MNIST files beside the checkout (as in CI) unless the environment names others;
+# without either, the loader falls back to Keras's download. Exported so Django-free code sees it too.
+SHARED_FASHION_MNIST = BASE_DIR.parent / "shared" / "datasets" / "fashion-mnist"
+if SHARED_FASHION_MNIST.is_dir():
+    os.environ.setdefault("FASHION_MNIST_DIR", str(SHARED_FASHION_MNIST))
+FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR") or None
 
 CASSANDRA_LOCAL_NODE = True
 CASSANDRA_HOSTS = ["127.0.0.1"]

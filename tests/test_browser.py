@@ -1,0 +1,83 @@
+"""A person's path through the site, in headless Chromium: upload through the form, find it in the admin."""
+
+import shutil
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from mlmodel.classes import CLASS_NAMES
+
+from .helpers import cassandra_db
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+pytestmark = [cassandra_db, pytest.mark.browser]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made from the
+    # test body are still ordinary synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def all_images_loaded(page: Page) -> bool:
+    return page.evaluate("[...document.images].every(image => image.complete && image.naturalWidth > 0)")
+
+
+def test_upload_through_the_form_then_find_it_in_the_admin(page, live_server, django_user_model, test_image_pngs, tmp_path):
+    png, label = test_image_pngs[0]
+    photo = tmp_path / "boot from the shop.png"
+    photo.write_bytes(png)
+    django_user_model.objects.create_superuser("curator", "curator@example.com", "browse predictions 42")
+
+    page.goto(live_server.url)
+    page.get_by_label("Photos of clothing").set_input_files(str(photo))
+    page.get_by_role("button", name="Classify").click()
+
+    expect(page.locator("h1 .label")).to_have_text(CLASS_NAMES[label])
+    expect(page.get_by_text("boot from the shop.png")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert all_images_loaded(page)  # the upload, the 28x28 input and the chart
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill("curator")
+    page.get_by_label("Password").fill("browse predictions 42")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Predictions").first.click()
+
+    row = page.locator("#result_list tbody tr", has_text="boot from the shop.png")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(CLASS_NAMES[label])
+    row.get_by_role("link").click()
+
+    expect(page.locator("#content-main")).to_contain_text("boot from the shop.png")
+    expect(page.locator("#content-main")).to_contain_text("PNG, 28×28 pixels")
+    page.wait_for_load_state("networkidle")
+    assert all_images_loaded(page)
+    page.screenshot(path=str(tmp_path / "admin-detail.png"), full_page=True)
+
+
+def test_a_bad_file_shows_a_form_error(page, live_server, tmp_path):
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture")
+
+    page.goto(live_server.url)
+    page.get_by_label("Photos of clothing").set_input_files(str(notes))
+    page.get_by_role("button", name="Classify").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("notes.png: The file is not a readable image")
+    expect(page.get_by_text("Nothing classified yet today.")).to_be_visible()
