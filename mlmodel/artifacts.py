@@ -2,7 +2,8 @@
 
 Layout of a model directory::
 
-    <model_dir>/<version>/model.keras
+    <model_dir>/<version>/model.keras      the trained Keras model
+    <model_dir>/<version>/model.tflite     its LiteRT export, which serving runs
     <model_dir>/<version>/metadata.json
     <model_dir>/ACTIVE          the version that serves predictions
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL_DIR: Path = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.keras"
+LITERT_FILE = "model.tflite"
 METADATA_FILE = "metadata.json"
 ACTIVE_FILE = "ACTIVE"
 
@@ -64,12 +66,16 @@ def publish(
         "class_names": list(CLASS_NAMES),
     }
 
+    # Imported here: listing and activating versions must not load TensorFlow.
+    from mlmodel import litert
+
     # Written under a hidden name, then renamed over the claimed empty directory,
     # so no reader ever sees half a version.
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a web server may run as another user
         result.model.save(staging / MODEL_FILE)
+        litert.export(result.model, staging / LITERT_FILE)
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
         os.replace(staging, model_dir / version)
     except BaseException:
@@ -130,12 +136,18 @@ def model_path(version: str, model_dir: Path | str) -> Path:
     return Path(model_dir) / version / MODEL_FILE
 
 
+def litert_path(version: str, model_dir: Path | str) -> Path:
+    """The model.tflite file of a version: what the predictor serves."""
+    _check_version(version, model_dir)
+    return Path(model_dir) / version / LITERT_FILE
+
+
 def _check_version(version: str, model_dir: Path | str) -> None:
     # The pattern also keeps a version name from pointing outside model_dir.
     if not _VERSION_PATTERN.fullmatch(version):
         raise ValueError(f"{version!r} is not a model version name (YYYYMMDD-HHMMSS)")
     directory = Path(model_dir) / version
-    for name in (MODEL_FILE, METADATA_FILE):
+    for name in (MODEL_FILE, LITERT_FILE, METADATA_FILE):
         if not (directory / name).is_file():
             raise FileNotFoundError(f"Model version {version} is incomplete: no {directory / name}")
 

@@ -1,12 +1,16 @@
-"""Serving predictions from the active model, loaded once per process."""
+"""Serving predictions from the active model's LiteRT export, loaded once per process.
+
+Serving runs the model.tflite of a version through the LiteRT interpreter, not
+TensorFlow: one small compiled call per batch instead of model.predict's data
+pipeline, and a worker process of about 40 MB instead of about 0.5 GB.
+"""
 
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
 
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
@@ -24,21 +28,21 @@ class Classification:
 class Predictor:
     """One loaded model version, callable from many threads at once."""
 
-    def __init__(self, model: keras.Model, version: str) -> None:
+    def __init__(self, litert_file: Path, version: str) -> None:
         self.version = version
-        self._model = model
-        # model.predict sets up a whole data pipeline on every call; a traced function
-        # with a fixed signature is one cheap graph call, traced once, here.
-        self._forward = tf.function(
-            self._probabilities,
-            input_signature=[tf.TensorSpec(shape=(None, IMAGE_SIZE, IMAGE_SIZE), dtype=tf.uint8)],
-        )
-        self._forward.get_concrete_function()
+        # One thread per call: a web server scales by worker processes and threads, and
+        # a single image is too small a task to share between cores.
+        self._interpreter = Interpreter(model_path=str(litert_file), num_threads=1)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch_size = 1
+        # An interpreter holds its tensors between calls, so calls take turns.
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, version: str, model_dir: Path | str) -> "Predictor":
-        model = keras.saving.load_model(artifacts.model_path(version, model_dir), compile=False)
-        return cls(model, version)
+        return cls(artifacts.litert_path(version, model_dir), version)
 
     def classify(self, pixels: np.ndarray) -> list[Classification]:
         """Classify (n, 28, 28) uint8 images, light garments on black, in one forward pass."""
@@ -46,13 +50,16 @@ class Predictor:
             raise ValueError(f"Expected uint8 images of shape (n, 28, 28), got {pixels.dtype} {pixels.shape}")
         if len(pixels) == 0:
             return []
-        probabilities = self._forward(tf.convert_to_tensor(pixels)).numpy().astype(np.float64)
+        with self._lock:
+            if len(pixels) != self._batch_size:
+                self._interpreter.resize_tensor_input(self._input, pixels.shape)
+                self._interpreter.allocate_tensors()
+                self._batch_size = len(pixels)
+            self._interpreter.set_tensor(self._input, np.ascontiguousarray(pixels))
+            self._interpreter.invoke()
+            probabilities = self._interpreter.get_tensor(self._output).astype(np.float64)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         return [_classification(row) for row in probabilities]
-
-    def _probabilities(self, pixels: tf.Tensor) -> tf.Tensor:
-        images = tf.cast(pixels, tf.float32)[..., tf.newaxis]
-        return self._model(images, training=False)
 
 
 def _classification(probabilities: np.ndarray) -> Classification:

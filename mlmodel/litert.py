@@ -1,0 +1,26 @@
+"""The LiteRT export of a model: the file that serving runs, without TensorFlow."""
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from mlmodel.data import IMAGE_SIZE
+
+
+def serving_model(model: keras.Model) -> keras.Model:
+    """The function that is served: uint8 pixels (n, 28, 28) in, class probabilities out."""
+    pixels = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE), dtype="uint8")
+    images = keras.ops.expand_dims(keras.ops.cast(pixels, "float32"), axis=-1)
+    return keras.Model(pixels, model(images), name="serving")
+
+
+def export(model: keras.Model, path: Path) -> None:
+    """Write the serving function of a trained model as a LiteRT flatbuffer (.tflite)."""
+    serving_model(model).export(
+        str(path),
+        format="litert",
+        verbose=False,
+        # Built-in operators only: the LiteRT runtime then needs nothing from TensorFlow.
+        target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
+    )
