@@ -63,7 +63,8 @@ RUN python -m compileall -q /app \
     && rm -rf /tmp/build-data /tmp/matplotlib /tmp/keras \
     && chmod 0755 /app/docker/entrypoint.sh
 
-USER fashionsite:fashionsite
+# Numeric, so that runtimes can tell it is not root (Kubernetes' runAsNonRoot) without /etc/passwd.
+USER 10001:10001
 
 VOLUME ["/data"]
 EXPOSE 8000

@@ -12,6 +12,7 @@ from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import load_fashion_mnist
 from mlmodel.network import build_model
+from mlmodel.predictor import get_predictor
 from mlmodel.training import TrainingConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,6 +81,8 @@ def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, 
     sample = dataset.x_test[:8].astype("float32")[..., np.newaxis]
     expected = quick_result.model.predict(sample, verbose=0)
     np.testing.assert_allclose(loaded.predict(sample, verbose=0), expected, atol=1e-6)
+    served = [result.probabilities for result in get_predictor(tmp_path).classify(dataset.x_test[:8])]
+    np.testing.assert_allclose(served, expected, atol=1e-5)
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no staging leftovers
 
 

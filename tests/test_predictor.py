@@ -1,5 +1,7 @@
 import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -73,6 +75,47 @@ def test_concurrent_classification_matches_sequential(dataset):
     with ThreadPoolExecutor(max_workers=4) as pool:
         concurrent = list(pool.map(lambda batch: [r.label_index for r in predictor.classify(batch)], batches))
     assert concurrent == sequential
+
+
+def test_served_probabilities_match_keras(dataset):
+    import keras
+
+    from mlmodel import litert
+
+    predictor = get_predictor()
+    model = keras.saving.load_model(artifacts.model_path(predictor.version, artifacts.DEFAULT_MODEL_DIR))
+    images = dataset.x_test[:256]
+    expected = litert.serving_model(model).predict(images, verbose=0)
+    served = np.array([result.probabilities for result in predictor.classify(images)])
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+def test_concurrent_batches_of_different_sizes_match_sequential(dataset):
+    predictor = get_predictor()
+    sizes = [1, 7, 1, 64, 3, 1, 32, 2] * 3
+    starts = np.cumsum([0, *sizes[:-1]])
+    batches = [dataset.x_test[start : start + size] for start, size in zip(starts, sizes)]
+
+    def probabilities(batch):
+        return [result.probabilities for result in predictor.classify(batch)]
+
+    sequential = [probabilities(batch) for batch in batches]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        concurrent = list(pool.map(probabilities, batches))
+    for alone, together in zip(sequential, concurrent):
+        np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_serving_needs_no_tensorflow():
+    # A web worker that loads TensorFlow costs about 0.5 GB; the LiteRT runtime far less.
+    script = (
+        "import sys, numpy as np; from mlmodel.predictor import get_predictor; "
+        "get_predictor().classify(np.zeros((2, 28, 28), np.uint8)); "
+        "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_input_that_is_not_a_batch_of_28x28_uint8_images_is_refused(dataset):

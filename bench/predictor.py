@@ -1,0 +1,85 @@
+"""Latency and throughput of the served predictor against Keras's model.predict, in one run.
+
+    .venv/bin/python -m bench.predictor [--model-dir DIR] [--data-dir DIR]
+
+Both classify the same real test images with the active model version: one image
+per call for the per-image p50/p99, and batches of 64 for images per second. The
+ratios compare figures measured here, in this run, so a busy machine slows both.
+"""
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mlmodel import artifacts, litert
+from mlmodel.data import load_fashion_mnist
+from mlmodel.predictor import get_predictor
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
+P50_GOAL_MS = 0.3
+SPEED_UP_GOAL = 100
+BATCH = 64
+
+
+def latencies_ms(call: Callable[[np.ndarray], object], images: np.ndarray, batch: int) -> np.ndarray:
+    """Milliseconds per image of each call on consecutive batches, after a few warm-up calls."""
+    for start in range(0, 5 * batch, batch):
+        call(images[start : start + batch])
+    timings = []
+    for start in range(0, len(images) - batch + 1, batch):
+        chunk = images[start : start + batch]
+        began = time.perf_counter()
+        call(chunk)
+        timings.append((time.perf_counter() - began) * 1000 / batch)
+    return np.array(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, default=artifacts.DEFAULT_MODEL_DIR)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--keras-calls", type=int, default=300, help="single-image model.predict calls")
+    parser.add_argument("--served-calls", type=int, default=5000, help="single-image served calls")
+    args = parser.parse_args()
+
+    images = load_fashion_mnist(args.data_dir).x_test
+    predictor = get_predictor(args.model_dir)
+    model_file = artifacts.model_path(predictor.version, args.model_dir)
+
+    model = keras.saving.load_model(model_file, compile=False)
+
+    def keras_predict(batch: np.ndarray) -> np.ndarray:
+        # The seed's way: float32 (n, 28, 28, 1) through model.predict.
+        return model.predict(batch.astype(np.float32)[..., np.newaxis], verbose=0)
+
+    reference = litert.serving_model(model).predict(images[:1000], verbose=0)
+    served = np.array([c.probabilities for c in predictor.classify(images[:1000])])
+    difference = float(np.abs(served - reference).max())
+
+    keras_single = latencies_ms(keras_predict, images[: args.keras_calls + 5], 1)
+    served_single = latencies_ms(predictor.classify, images[: args.served_calls + 5], 1)
+    keras_batch = latencies_ms(keras_predict, images[: 40 * BATCH], BATCH)
+    served_batch = latencies_ms(predictor.classify, images, BATCH)
+
+    speed_up = np.median(keras_single) / np.median(served_single)
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"model version {predictor.version}; {os.cpu_count()} cores, load average {load}")
+    print(f"served vs Keras on 1000 test images: max |difference| {difference:.1e} (goal <= 1e-5)")
+    print(f"{'one image per call':<34}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'  Keras model.predict':<34}{np.median(keras_single):>10.3f}{np.percentile(keras_single, 99):>10.3f}")
+    print(f"{'  served (LiteRT)':<34}{np.median(served_single):>10.3f}{np.percentile(served_single, 99):>10.3f}")
+    print(f"  p50 ratio {speed_up:.0f}x (goal >= {SPEED_UP_GOAL}x); served p50 goal <= {P50_GOAL_MS} ms")
+    print(f"batches of {BATCH}, images/s: Keras model.predict {1000 / np.median(keras_batch):,.0f}, "
+          f"served {1000 / np.median(served_batch):,.0f}")
+    met = np.median(served_single) <= P50_GOAL_MS and speed_up >= SPEED_UP_GOAL and difference <= 1e-5
+    print("goals met" if met else "goals NOT met")
+
+
+if __name__ == "__main__":
+    main()
