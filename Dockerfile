@@ -69,11 +69,11 @@ USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000
 
-# GET / through the site's own stack (it answers 503 while Cassandra is unreachable, so this is a
-# readiness check). The Host header is the first DJANGO_ALLOWED_HOSTS entry, or Django would answer
-# 400. HEALTHCHECK_PATH can point it at a /healthz endpoint once there is one.
+# GET /readyz through the site's own stack: healthy means Cassandra answers and a model is loaded
+# (HEALTHCHECK_PATH=/healthz checks only that the process answers). The Host header is the first
+# DJANGO_ALLOWED_HOSTS entry, or Django would answer 400.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request as u; h = [x.strip().lstrip('.') for x in os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',') if x.strip() not in ('', '*')] or ['localhost']; u.urlopen(u.Request('http://127.0.0.1:8000' + os.environ.get('HEALTHCHECK_PATH', '/'), headers={'Host': h[0]}), timeout=8)"]
+    CMD ["python", "-c", "import os, urllib.request as u; h = [x.strip().lstrip('.') for x in os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',') if x.strip() not in ('', '*')] or ['localhost']; u.urlopen(u.Request('http://127.0.0.1:8000' + os.environ.get('HEALTHCHECK_PATH', '/readyz'), headers={'Host': h[0]}), timeout=8)"]
 
 # The entrypoint migrates SQLite, creates the Cassandra keyspace and tables, creates the first
 # admin, then execs the command. No --preload: the Cassandra driver's sessions must not cross a

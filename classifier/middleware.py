@@ -20,6 +20,16 @@ CASSANDRA_DOWN = (NoHostAvailable, OperationTimedOut, RequestExecutionException)
 REQUEST_OVERHEAD_BYTES = 64 * 1024
 
 
+def storage_unavailable(request: HttpRequest) -> HttpResponse:
+    return error_response(
+        request,
+        503,
+        "storage_unavailable",
+        "The prediction store (Cassandra) is not answering right now, so nothing was saved. "
+        "Please try again in a minute.",
+    )
+
+
 class CassandraUnavailableMiddleware:
     """Turn "Cassandra is not answering" into a 503 that says so; the driver reconnects by itself."""
 
@@ -33,13 +43,7 @@ class CassandraUnavailableMiddleware:
         if not isinstance(exception, CASSANDRA_DOWN):
             return None
         logger.warning("Cassandra unavailable for %s %s: %s", request.method, request.path, exception)
-        return error_response(
-            request,
-            503,
-            "storage_unavailable",
-            "The prediction store (Cassandra) is not answering right now, so nothing was saved. "
-            "Please try again in a minute.",
-        )
+        return storage_unavailable(request)
 
 
 class UploadSizeLimitMiddleware:

@@ -16,6 +16,7 @@ import uuid
 
 from cassandra.cqlengine import columns
 from cassandra.util import datetime_from_uuid1
+from django.conf import settings
 from django.urls import reverse
 from django_cassandra_engine.models import DjangoCassandraModel
 
@@ -62,6 +63,10 @@ class Prediction(DjangoCassandraModel):
         return sorted(zip(CLASS_NAMES, self.probabilities), key=lambda pair: -pair[1])
 
     @property
+    def uncertain(self) -> bool:
+        return self.confidence < settings.UNCERTAIN_BELOW
+
+    @property
     def preprocessing_decisions(self) -> dict[str, object]:
         return json.loads(self.preprocessing)
 
@@ -77,3 +82,16 @@ class PredictionImages(DjangoCassandraModel):
     id = columns.TimeUUID(primary_key=True)
     model_input_png = columns.Blob(required=True)
     thumbnail_jpeg = columns.Blob(required=True)
+
+
+class PredictionBySha256(DjangoCassandraModel):
+    """Earlier predictions of the same file: an upload seen before by the active model is not recomputed."""
+
+    __table_name__ = "prediction_by_sha256"
+
+    sha256 = columns.Text(partition_key=True)
+    model_version = columns.Text(primary_key=True)
+    id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
+
+    class Meta:
+        get_pk_field = "id"

@@ -6,6 +6,7 @@ import json
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath, PureWindowsPath
 
 import numpy as np
@@ -15,7 +16,8 @@ from PIL import Image
 
 from mlmodel.preprocessing import ModelInput, to_model_input
 
-from .models import Prediction, PredictionImages, partition_of
+from . import timeline
+from .models import Prediction, PredictionBySha256, PredictionImages, partition_of
 
 THUMBNAIL_SIZE = (160, 160)
 MAX_FILENAME_LENGTH = 200
@@ -29,6 +31,16 @@ class Upload:
     data: bytes
     image: Image.Image
     image_format: str
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    prediction: Prediction
+    repeat: bool  # the same file was classified before by the same model: nothing new was stored
 
 
 def clean_filename(name: str) -> str:
@@ -52,22 +64,45 @@ def thumbnail_jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def classify_and_record(uploads: list[Upload]) -> list[Prediction]:
-    """Classify all uploads in one batch, then store each; return the stored predictions in order.
+def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
+    """Classify and store each upload, in order; a file seen before by the active model is not recomputed.
 
-    A prediction is returned only after both of its rows are written.
+    New images are classified in one batch; a prediction is returned only after its rows are written.
     """
     # Imported on first use: TensorFlow takes seconds to import, which every manage.py command
     # (their URL checks import this module) would otherwise pay.
     from mlmodel.predictor import get_predictor
 
-    inputs = [to_model_input(upload.image) for upload in uploads]
     predictor = get_predictor(settings.MODEL_DIR)
+    seen: dict[str, Prediction] = {}
+    new: dict[str, Upload] = {}
+    for upload in uploads:
+        if upload.sha256 not in new and upload.sha256 not in seen:
+            earlier = timeline.earlier_prediction(upload.sha256, predictor.version)
+            if earlier is None:
+                new[upload.sha256] = upload
+            else:
+                seen[upload.sha256] = earlier
+    fresh = _classify_and_store(list(new.values()), predictor)
+    recorded = []
+    for upload in uploads:
+        if upload.sha256 in fresh:
+            seen[upload.sha256] = fresh.pop(upload.sha256)
+            recorded.append(Recorded(seen[upload.sha256], repeat=False))
+        else:
+            recorded.append(Recorded(seen[upload.sha256], repeat=True))
+    return recorded
+
+
+def _classify_and_store(uploads: list[Upload], predictor) -> dict[str, Prediction]:
+    if not uploads:
+        return {}
+    inputs = [to_model_input(upload.image) for upload in uploads]
     classifications = predictor.classify(np.stack([model_input.pixels for model_input in inputs]))
-    return [
-        _record(upload, model_input, classification, predictor.version)
+    return {
+        upload.sha256: _record(upload, model_input, classification, predictor.version)
         for upload, model_input, classification in zip(uploads, inputs, classifications)
-    ]
+    }
 
 
 def _record(upload: Upload, model_input: ModelInput, classification, model_version: str) -> Prediction:
@@ -84,7 +119,7 @@ def _record(upload: Upload, model_input: ModelInput, classification, model_versi
             confidence=classification.confidence,
             probabilities=list(classification.probabilities),
             model_version=model_version,
-            sha256=hashlib.sha256(upload.data).hexdigest(),
+            sha256=upload.sha256,
             image_format=upload.image_format,
             image_width=upload.image.width,
             image_height=upload.image.height,
@@ -95,4 +130,5 @@ def _record(upload: Upload, model_input: ModelInput, classification, model_versi
             model_input_png=model_input.png(),
             thumbnail_jpeg=thumbnail_jpeg(upload.image),
         )
+        PredictionBySha256.batch(batch).create(sha256=upload.sha256, model_version=model_version, id=prediction_id)
     return prediction

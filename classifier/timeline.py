@@ -9,9 +9,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from .models import Prediction, PredictionImages, partition_of
-
-LIST_COLUMNS = ["day", "hour", "id", "filename", "label", "label_index", "confidence", "model_version"]
+from .models import Prediction, PredictionBySha256, PredictionImages, partition_of
 
 
 @dataclass(frozen=True)
@@ -21,16 +19,20 @@ class Page:
     next_cursor: uuid.UUID | None  # pass as `before` for the next (older) page of the same day
 
 
-def day_page(day: datetime.date, *, before: uuid.UUID | None = None, limit: int = 50) -> Page:
-    """Up to `limit` predictions of `day` (UTC), newest first, older than `before` if given."""
+def day_page(
+    day: datetime.date, *, before: uuid.UUID | None = None, limit: int = 50, label: str | None = None
+) -> Page:
+    """Up to `limit` predictions of `day` (UTC), newest first, older than `before`, of `label` if given."""
     rows: list[Prediction] = []
     first_hour = 23
     if before is not None and partition_of(before)[0] == day:
         first_hour = partition_of(before)[1]
     for hour in range(first_hour, -1, -1):
-        query = Prediction.objects.filter(day=day, hour=hour).only(LIST_COLUMNS)
+        query = Prediction.objects.filter(day=day, hour=hour)
         if before is not None:
             query = query.filter(id__lt=before)
+        if label is not None:
+            query = query.filter(label=label)
         rows.extend(query.limit(limit + 1 - len(rows)))
         if len(rows) > limit:
             break
@@ -57,3 +59,9 @@ def find(prediction_id: uuid.UUID) -> Prediction | None:
 
 def images_of(prediction_id: uuid.UUID) -> PredictionImages | None:
     return PredictionImages.objects.filter(id=prediction_id).first()
+
+
+def earlier_prediction(sha256: str, model_version: str) -> Prediction | None:
+    """The newest prediction that `model_version` made for a file with this SHA-256, if any."""
+    earlier = PredictionBySha256.objects.filter(sha256=sha256, model_version=model_version).first()
+    return find(earlier.id) if earlier is not None else None

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import health, views
 
 app_name = "classifier"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("predictions/<uuid:prediction_id>/", views.result, name="result"),
     path("predictions/<uuid:prediction_id>/chart.png", views.chart, name="chart"),
     path("predictions/<uuid:prediction_id>/input.png", views.model_input, name="model_input"),

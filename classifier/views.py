@@ -19,10 +19,10 @@ def index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
-            predictions = classify_and_record(form.cleaned_data["images"])
-            if len(predictions) == 1:
-                return redirect(predictions[0])
-            messages.success(request, f"Classified {len(predictions)} images.")
+            recorded = classify_and_record(form.cleaned_data["images"])
+            if len(recorded) == 1:
+                return redirect(recorded[0].prediction)
+            messages.success(request, f"Classified {len(recorded)} images.")
             return redirect("classifier:index")
         status = form.http_status()
     else:

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # the API docs page's templates and static files
     "classifier",
     "mlmodel",
     "cassandra_node",
@@ -158,6 +159,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- The model --------------------------------------------------------------------------------
 MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "mlmodel" / "artifacts"))).resolve()
 FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR") or None
+# A prediction less confident than this is flagged "uncertain".
+UNCERTAIN_BELOW = float(env_str("UNCERTAIN_BELOW", "0.6"))
 
 # --- Uploads ----------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
@@ -179,7 +182,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

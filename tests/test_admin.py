@@ -17,8 +17,8 @@ pytestmark = cassandra_db
 BROWSE = "/admin/classifier/prediction/"
 
 
-def upload_named(client, pngs, names):
-    files = [SimpleUploadedFile(name, pngs[n][0], "image/png") for n, name in enumerate(names)]
+def upload_named(client, pngs, names, first_image=0):
+    files = [SimpleUploadedFile(name, pngs[first_image + n][0], "image/png") for n, name in enumerate(names)]
     assert client.post("/", {"images": files}).status_code == 302
 
 
@@ -56,8 +56,8 @@ def test_upload_shows_in_the_admin_browse_and_detail(client, staff_client, test_
 def test_browse_pages_newest_first_with_a_cursor(client, staff_client, test_image_pngs, monkeypatch):
     monkeypatch.setattr(prediction_admin, "PAGE_SIZE", 4)
     names = [f"item-{n}.png" for n in range(10)]
-    for name in names:  # one request each, so upload order is time order
-        upload_named(client, test_image_pngs, [name])
+    for n, name in enumerate(names):  # one request each, so upload order is time order
+        upload_named(client, test_image_pngs, [name], first_image=n)
 
     seen, url = [], BROWSE
     while True:

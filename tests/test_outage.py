@@ -38,6 +38,11 @@ def test_cassandra_down_gives_503_then_the_site_recovers(stopped_node, client, t
     assert upload.status_code == 503
     assert "nothing was saved" in upload.text
 
+    readiness = client.get("/readyz")
+    assert readiness.status_code == 503
+    assert "Cassandra is not answering" in readiness.json()["problems"][0]
+    assert client.get("/healthz").status_code == 200
+
     json_client_answer = client.get("/", HTTP_ACCEPT="application/json")
     assert json_client_answer.status_code == 503
     assert json_client_answer.json()["error"]["code"] == "storage_unavailable"

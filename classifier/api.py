@@ -1,0 +1,170 @@
+"""The JSON API, built with django-ninja: typed request and response schemas become the OpenAPI
+document at /api/openapi.json and the interactive docs at /api/docs.
+
+Errors are always `{"error": {"code": ..., "message": ...}}`.
+"""
+
+import datetime
+import uuid
+
+from django.core.exceptions import ValidationError as FormValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import File, NinjaAPI, Query, Schema, Status
+from ninja.errors import ValidationError as RequestValidationError
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from mlmodel.classes import CLASS_NAMES
+
+from . import timeline
+from .forms import MultipleImageField
+from .middleware import CASSANDRA_DOWN, storage_unavailable
+from .models import Prediction
+from .recorder import Recorded, classify_and_record
+
+api = NinjaAPI(
+    title="fashionsite API",
+    version="1",
+    description="Classify photos of clothing into the ten Fashion-MNIST classes; read stored predictions.",
+    urls_namespace="api",
+)
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class ClassProbability(Schema):
+    label: str
+    probability: float
+
+
+class PredictionOut(Schema):
+    id: uuid.UUID
+    created_at: datetime.datetime
+    filename: str
+    label: str
+    label_index: int
+    confidence: float
+    probabilities: dict[str, float] = Field(description="every class name to its probability")
+    top: list[ClassProbability] = Field(description="the three most likely classes")
+    uncertain: bool = Field(description="confidence below the site's threshold")
+    model_version: str
+    sha256: str
+    url: str = Field(description="the prediction's result page")
+    repeat: bool = Field(False, description="this file was classified before by the same model; not recomputed")
+
+
+class FailedUploadOut(Schema):
+    filename: str
+    error: ErrorDetail
+
+
+class UploadOut(Schema):
+    predictions: list[PredictionOut | FailedUploadOut]
+
+
+class UploadErrorOut(ErrorOut):
+    predictions: list[FailedUploadOut]
+
+
+class PageOut(Schema):
+    day: datetime.date
+    predictions: list[PredictionOut]
+    next_cursor: uuid.UUID | None = Field(description="pass as `cursor` for the next, older page")
+
+
+class PageQuery(Schema):
+    day: datetime.date | None = Field(None, description="UTC day, YYYY-MM-DD; default today")
+    label: str | None = Field(None, description="only predictions of this class")
+    cursor: uuid.UUID | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+def error(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def prediction_out(request: HttpRequest, prediction: Prediction, repeat: bool = False) -> dict:
+    probabilities = dict(zip(CLASS_NAMES, prediction.probabilities))
+    return {
+        "id": prediction.id,
+        "created_at": prediction.created_at,
+        "filename": prediction.filename,
+        "label": prediction.label,
+        "label_index": prediction.label_index,
+        "confidence": prediction.confidence,
+        "probabilities": probabilities,
+        "top": [{"label": label, "probability": p} for label, p in prediction.class_probabilities[:3]],
+        "uncertain": prediction.uncertain,
+        "model_version": prediction.model_version,
+        "sha256": prediction.sha256,
+        "url": request.build_absolute_uri(prediction.get_absolute_url()),
+        "repeat": repeat,
+    }
+
+
+@api.exception_handler(RequestValidationError)
+def invalid_request(request: HttpRequest, exc: RequestValidationError) -> HttpResponse:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors)
+    return api.create_response(request, error("invalid_request", problems), status=400)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, error("not_found", str(exc) or "Not found."), status=404)
+
+
+for storage_error in CASSANDRA_DOWN:
+    api.add_exception_handler(storage_error, lambda request, exc: storage_unavailable(request))
+
+
+@api.post(
+    "/predictions",
+    response={201: UploadOut, 400: UploadErrorOut, 413: ErrorOut, 415: ErrorOut, 503: ErrorOut},
+    summary="Classify one or several images",
+)
+def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
+    """Multipart upload, field `image` (repeat it for several files). Items answer in upload order;
+    an item that could not be classified has `filename` and `error` instead. 400 if none could."""
+    validate = MultipleImageField().upload_from
+    uploads, failures = {}, {}
+    for position, file in enumerate(image):
+        try:
+            uploads[position] = validate(file)
+        except FormValidationError as problem:
+            failures[position] = {"filename": file.name or "", "error": {"code": problem.code, "message": problem.messages[0]}}
+    recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
+    items = [
+        prediction_out(request, recorded[n].prediction, recorded[n].repeat) if n in recorded else failures[n]
+        for n in range(len(image))
+    ]
+    if not recorded:
+        return Status(400, {**error("no_image_classified", "None of the uploaded files could be classified."), "predictions": items})
+    return Status(201, {"predictions": items})
+
+
+@api.get("/predictions/{prediction_id}", response={200: PredictionOut, 404: ErrorOut, 503: ErrorOut})
+def get_prediction(request: HttpRequest, prediction_id: uuid.UUID):
+    prediction = timeline.find(prediction_id)
+    if prediction is None:
+        raise Http404("No prediction with this id.")
+    return prediction_out(request, prediction)
+
+
+@api.get("/predictions", response={200: PageOut, 400: ErrorOut, 503: ErrorOut})
+def list_predictions(request: HttpRequest, query: Query[PageQuery]):
+    """A day's predictions newest first, `limit` at a time; follow `next_cursor` for older ones."""
+    if query.label is not None and query.label not in CLASS_NAMES:
+        return Status(400, error("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
+    page = timeline.day_page(query.day or timeline.today(), before=query.cursor, limit=query.limit, label=query.label)
+    return {
+        "day": page.day,
+        "predictions": [prediction_out(request, prediction) for prediction in page.predictions],
+        "next_cursor": page.next_cursor,
+    }

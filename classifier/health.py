@@ -1,0 +1,44 @@
+"""Probes for orchestrators: /healthz (the process answers) and /readyz (it can serve predictions)."""
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .middleware import CASSANDRA_DOWN
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def cassandra_problem() -> str | None:
+    try:
+        connections["cassandra"].cursor().execute("SELECT release_version FROM system.local")
+    except CASSANDRA_DOWN as error:
+        return f"Cassandra is not answering: {error}"
+    return None
+
+
+def active_model() -> tuple[str | None, str | None]:
+    """(active model version, problem)."""
+    from mlmodel.predictor import get_predictor  # see recorder.py: TensorFlow is imported on first use
+
+    try:
+        return get_predictor(settings.MODEL_DIR).version, None
+    except (OSError, ValueError) as error:
+        return None, f"No model can be loaded from {settings.MODEL_DIR}: {error}"
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    model_version, model_error = active_model()
+    problems = [problem for problem in (cassandra_problem(), model_error) if problem]
+    return JsonResponse(
+        {"status": "unready" if problems else "ready", "model_version": model_version, "problems": problems},
+        status=503 if problems else 200,
+    )
