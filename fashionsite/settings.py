@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cassandra import ConsistencyLevel
 from cassandra.io.asyncioreactor import AsyncioConnection
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from django.core.exceptions import ImproperlyConfigured
 
@@ -58,9 +59,36 @@ def replication_from(value: str) -> dict[str, object]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+# The fallback's prefix makes `manage.py check --deploy` flag it: production must set its own.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-development-only-set-DJANGO_SECRET_KEY"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# DJANGO_HTTPS=true: the site is served over HTTPS by a proxy that sets X-Forwarded-Proto.
+HTTPS = env_bool("DJANGO_HTTPS")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes come over plain HTTP from inside
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 3600 if HTTPS else 0)
+# Both bind the whole domain for the HSTS lifetime: the domain's owner opts in.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],  # the admin's and the API docs' style attributes
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Everything the site writes at run time (SQLite, local Cassandra node, collected static files).
 DATA_DIR = Path(env_str("FASHIONSITE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -90,6 +118,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "classifier.middleware.CassandraUnavailableMiddleware",
 ]
 
