@@ -76,14 +76,10 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; h = [x.strip().lstrip('.') for x in os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',') if x.strip() not in ('', '*')] or ['localhost']; u.urlopen(u.Request('http://127.0.0.1:8000' + os.environ.get('HEALTHCHECK_PATH', '/readyz'), headers={'Host': h[0]}), timeout=8)"]
 
 # The entrypoint migrates SQLite, creates the Cassandra keyspace and tables, creates the first
-# admin, then execs the command. No --preload: the Cassandra driver's sessions must not cross a
-# fork, so each worker imports the app (and connects) by itself. Workers: WEB_CONCURRENCY (2).
+# admin, then execs the command. gunicorn's settings (workers from WEB_CONCURRENCY, threads,
+# timeouts, no preloading) are in fashionsite/gunicorn.py, shared with `make run`.
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
 CMD ["gunicorn", "fashionsite.wsgi", \
+     "--config", "python:fashionsite.gunicorn", \
      "--bind", "0.0.0.0:8000", \
-     "--threads", "4", \
-     "--timeout", "60", \
-     "--graceful-timeout", "30", \
-     "--keep-alive", "5", \
-     "--worker-tmp-dir", "/dev/shm", \
-     "--access-logfile", "-"]
+     "--worker-tmp-dir", "/dev/shm"]

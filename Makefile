@@ -18,7 +18,8 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 run: setup database
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	@echo "Serving http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/) - Ctrl+C stops the site; 'make stop' stops Cassandra."
-	$(BIN)/gunicorn fashionsite.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 --access-logfile -
+	PROMETHEUS_MULTIPROC_DIR=var/prometheus WEB_CONCURRENCY=$(WORKERS) \
+		$(BIN)/gunicorn fashionsite.wsgi --config python:fashionsite.gunicorn --bind $(HOST):$(PORT)
 
 test: setup-dev browser
 	$(BIN)/python -m pytest

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from mlmodel.classes import CLASS_NAMES
 
-from . import timeline
+from . import metrics, timeline
 from .forms import MultipleImageField
 from .middleware import CASSANDRA_DOWN, storage_unavailable
 from .models import Prediction
@@ -140,6 +140,7 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
         except FormValidationError as problem:
             failures[position] = {"filename": file.name or "", "error": {"code": problem.code, "message": problem.messages[0]}}
     recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
+    metrics.count(list(recorded.values()))
     items = [
         prediction_out(request, recorded[n].prediction, recorded[n].repeat) if n in recorded else failures[n]
         for n in range(len(image))

@@ -1,10 +1,12 @@
 """Answers for requests the views cannot serve: Cassandra down, or an upload far too large."""
 
 import logging
+import threading
 from collections.abc import Callable
 
 from cassandra import OperationTimedOut, RequestExecutionException
 from cassandra.cluster import NoHostAvailable
+from cassandra.cqlengine import connection as cqlengine_connection
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
@@ -30,6 +32,24 @@ def storage_unavailable(request: HttpRequest) -> HttpResponse:
     )
 
 
+_first_connect = threading.Lock()
+
+
+def connect_once() -> None:
+    """Make the first use of the lazy Cassandra connection one thread at a time.
+
+    cqlengine marks a lazy connection as set up before it has connected, so a second thread arriving
+    meanwhile finds no cluster ("cluster is not configured") and would answer 500.
+    """
+    lazy = cqlengine_connection.get_connection("cassandra")
+    if lazy.session is None:
+        with _first_connect:
+            try:
+                lazy.handle_lazy_connect()
+            except CASSANDRA_DOWN:
+                pass  # the view's own query fails the same way and answers 503
+
+
 class CassandraUnavailableMiddleware:
     """Turn "Cassandra is not answering" into a 503 that says so; the driver reconnects by itself."""
 
@@ -37,6 +57,7 @@ class CassandraUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        connect_once()
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

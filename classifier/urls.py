@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import health, views
+from . import health, metrics, views
 
 app_name = "classifier"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.export, name="metrics"),
     path("predictions/<uuid:prediction_id>/", views.result, name="result"),
     path("predictions/<uuid:prediction_id>/chart.png", views.chart, name="chart"),
     path("predictions/<uuid:prediction_id>/input.png", views.model_input, name="model_input"),

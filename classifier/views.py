@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import timeline
+from . import metrics, timeline
 from .charts import probability_chart_png
 from .forms import UploadForm
 from .models import Prediction
@@ -20,6 +20,7 @@ def index(request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             recorded = classify_and_record(form.cleaned_data["images"])
+            metrics.count(recorded)
             if len(recorded) == 1:
                 return redirect(recorded[0].prediction)
             messages.success(request, f"Classified {len(recorded)} images.")

@@ -7,7 +7,7 @@ node; its keyspace is `test_fashionsite_test`, created and dropped by the test r
 import os
 
 from .settings import *  # noqa: F403
-from .settings import BASE_DIR, DATA_DIR, DATABASES
+from .settings import BASE_DIR, DATA_DIR, DATABASES, env_int
 
 # The real Fashion-MNIST files beside the checkout (as in CI) unless the environment names others;
 # without either, the loader falls back to Keras's download. Exported so Django-free code sees it too.
@@ -18,9 +18,10 @@ FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR") or None
 
 CASSANDRA_LOCAL_NODE = True
 CASSANDRA_HOSTS = ["127.0.0.1"]
-CASSANDRA_PORT = 9142
-CASSANDRA_STORAGE_PORT = 7100
-CASSANDRA_DATA_DIR = DATA_DIR / "cassandra-test"
+# Two suites running at once on one machine each need a node of their own: TEST_CASSANDRA_PORT.
+CASSANDRA_PORT = env_int("TEST_CASSANDRA_PORT", 9142)
+CASSANDRA_STORAGE_PORT = CASSANDRA_PORT - 2042
+CASSANDRA_DATA_DIR = DATA_DIR / ("cassandra-test" if CASSANDRA_PORT == 9142 else f"cassandra-test-{CASSANDRA_PORT}")
 CASSANDRA_KEYSPACE = "fashionsite_test"
 
 DATABASES["cassandra"].update(

@@ -1,13 +1,18 @@
 """Cassandra going down: a clear 503, nothing stored, and recovery without restarting the site."""
 
+import os
+import signal
+import threading
 import time
+import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from classifier import timeline
 
-from .helpers import cassandra_db
+from .helpers import cassandra_db, png_bytes
 
 pytestmark = cassandra_db
 
@@ -53,3 +58,57 @@ def test_cassandra_down_gives_503_then_the_site_recovers(stopped_node, client, t
     upload = client.post("/", {"images": [SimpleUploadedFile("after.png", test_image_pngs[0][0], "image/png")]})
     assert upload.status_code == 302
     assert [p.filename for p in timeline.latest()] == ["after.png"]
+
+
+def kill(node) -> None:
+    """SIGKILL, as a crash or the OOM killer would: no drain, no flush."""
+    pid = int(node.pid_file.read_text())
+    os.kill(pid, signal.SIGKILL)
+    while node.is_running():
+        time.sleep(0.1)
+
+
+def test_node_killed_during_uploads_loses_nothing_acknowledged(cassandra_node, fashion_mnist):
+    acknowledged: dict[int, str] = {}
+    refused: list[tuple[int, int, dict]] = []
+    done = threading.Event()
+
+    def upload_continuously() -> None:
+        client = Client()
+        for index in range(600):
+            if done.is_set():
+                return
+            image = SimpleUploadedFile(f"crash-{index}.png", png_bytes(fashion_mnist.x_test[index]), "image/png")
+            response = client.post("/api/predictions", {"image": [image]})
+            if response.status_code == 201:
+                acknowledged[index] = response.json()["predictions"][0]["id"]
+            else:
+                refused.append((index, response.status_code, response.json()))
+                time.sleep(0.05)
+
+    uploader = threading.Thread(target=upload_continuously)
+    uploader.start()
+    try:
+        wait_until(lambda: len(acknowledged) >= 20)
+        kill(cassandra_node)
+        wait_until(lambda: len(refused) >= 3)
+        cassandra_node.start()
+        acknowledged_before_restart = len(acknowledged)
+        wait_until(lambda: len(acknowledged) >= acknowledged_before_restart + 20)
+    finally:
+        done.set()
+        uploader.join()
+
+    assert refused and all(status == 503 for _, status, _ in refused)
+    assert all(body["error"]["code"] == "storage_unavailable" for _, _, body in refused)
+    lost = [index for index, prediction_id in acknowledged.items() if timeline.find(uuid.UUID(prediction_id)) is None]
+    assert lost == []
+    stored = {p.filename for p in timeline.day_page(timeline.today(), limit=1000).predictions}
+    assert {name for name in stored if name.startswith("crash-")} == {f"crash-{index}.png" for index in acknowledged}
+
+
+def wait_until(condition, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)

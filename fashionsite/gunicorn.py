@@ -1,0 +1,30 @@
+"""gunicorn settings shared by `make run` and the Docker image (`gunicorn -c python:fashionsite.gunicorn`).
+
+No preload_app: the Cassandra driver's sessions must not cross a fork, so every worker imports the
+site and connects by itself. Workers: WEB_CONCURRENCY (gunicorn's own variable), default 2.
+"""
+
+import os
+import shutil
+
+from prometheus_client import multiprocess
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = 4
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+
+# Every worker keeps its metrics in files there, so /metrics adds all workers up.
+metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/fashionsite-prometheus")
+
+
+def on_starting(server) -> None:
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of a previous run's workers
+    os.makedirs(metrics_dir)
+
+
+def child_exit(server, worker) -> None:
+    multiprocess.mark_process_dead(worker.pid)
