@@ -55,19 +55,20 @@ def chart(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     return HttpResponse(probability_chart_png(prediction.probabilities), content_type="image/png")
 
 
-@require_GET
-@immutable
-def model_input(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
+def stored_image(prediction_id: uuid.UUID, field: str, content_type: str) -> HttpResponse:
     images = timeline.images_of(prediction_id)
     if images is None:
         raise Http404("No prediction with this id.")
-    return HttpResponse(images.model_input_png, content_type="image/png")
+    return HttpResponse(getattr(images, field), content_type=content_type)
+
+
+@require_GET
+@immutable
+def model_input(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
+    return stored_image(prediction_id, "model_input_png", "image/png")
 
 
 @require_GET
 @immutable
 def thumbnail(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
-    images = timeline.images_of(prediction_id)
-    if images is None:
-        raise Http404("No prediction with this id.")
-    return HttpResponse(images.thumbnail_jpeg, content_type="image/jpeg")
+    return stored_image(prediction_id, "thumbnail_jpeg", "image/jpeg")
