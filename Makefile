@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test setup setup-dev database system-packages browser stop
+.PHONY: run test test-cluster setup setup-dev database system-packages browser stop
 
 run: setup database
 	$(MANAGE) collectstatic --noinput --verbosity 0
@@ -23,6 +23,10 @@ run: setup database
 
 test: setup-dev browser
 	$(BIN)/python -m pytest
+
+# Outside the default run: three real nodes, one killed during uploads (a few minutes).
+test-cluster: setup-dev
+	$(BIN)/python -m pytest -m cluster tests/test_cluster.py -rA
 
 # The local Cassandra node (unless CASSANDRA_HOSTS names a cluster), both schemas, the first admin.
 database:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
@@ -67,27 +68,58 @@ SERVER_OPTIONS = [
     "-Dchronicle.analytics.disable=true",
     # Keeps stdout/stderr open, so startup failures reach stdout.log.
     "-Dcassandra-foreground=yes",
-    # A single seed node on loopback has no gossip to wait for, no ring to remember and no peer to tell
-    # it is shutting down (which otherwise costs 2 s of every stop).
+]
+# A single seed node on loopback has no gossip to wait for, no ring to remember and no peer to tell
+# it is shutting down (which otherwise costs 2 s of every stop).
+SOLO_NODE_OPTIONS = [
     "-Dcassandra.skip_wait_for_gossip_to_settle=0",
     "-Dcassandra.load_ring_state=false",
     "-Dcassandra.shutdown_announce_in_ms=0",
 ]
-# Give up durability of the system tables and fsyncs for speed: only for nodes whose data is thrown away.
+# A member of a cluster keeps its ring state across restarts and announces its shutdown, so peers stop
+# sending it requests at once. Gossip on loopback converges in a round or two (1 s each), so the waits
+# sized for real networks are shortened, not skipped: a (re)starting node still waits until gossip has
+# settled before it serves clients (Cassandra skips that wait on 127.0.0.1 itself; LocalCluster waits
+# until every node sees every other), and a joining node still waits for pending ranges before streaming.
+CLUSTER_MEMBER_OPTIONS = [
+    "-Dcassandra.ring_delay_ms=5000",  # default 30000: bootstrap's wait for ring information
+    "-Dcassandra.gossip_settle_min_wait_ms=2000",  # default 5000
+    "-Dcassandra.gossip_settle_interval_ms=500",  # default 1000
+]
+# Give up fsyncs for speed: only for nodes whose data is thrown away. A killed node still loses
+# nothing acknowledged (its writes are in the page cache); a machine crash would. Not unsafesystem:
+# it keeps schema and truncation records out of the commit log, so a killed node forgets them.
 TEST_MODE_OPTIONS = [
-    "-Dcassandra.unsafesystem=true",
     "-Dcassandra.skip_sync=true",
     "-Dcassandra.test.flush_local_schema_changes=false",
 ]
 
 
-def write_cassandra_yaml(path: Path, *, cluster_name: str, native_port: int, storage_port: int) -> None:
-    """Write the node's cassandra.yaml from cassandra.yaml.template."""
+def write_cassandra_yaml(
+    path: Path,
+    *,
+    cluster_name: str,
+    native_port: int,
+    storage_port: int,
+    listen_address: str = "127.0.0.1",
+    seeds: Sequence[str] = ("127.0.0.1",),
+    initial_token: int = 0,
+) -> None:
+    """Write the node's cassandra.yaml from cassandra.yaml.template.
+
+    The node listens for clients and peers on `listen_address`; `seeds` are the addresses (all on
+    `storage_port`) it gossips with to join the cluster. `initial_token` is its one token on the ring.
+    """
     template = Template((TEMPLATES / "cassandra.yaml.template").read_text())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         template.substitute(
-            cluster_name=_yaml_quoted(cluster_name), native_port=native_port, storage_port=storage_port
+            cluster_name=_yaml_quoted(cluster_name),
+            native_port=native_port,
+            storage_port=storage_port,
+            listen_address=listen_address,
+            seeds=_yaml_quoted(",".join(f"{seed}:{storage_port}" for seed in seeds)),
+            initial_token=initial_token,
         )
     )
 
@@ -110,8 +142,12 @@ def jvm_command(
     cassandra_yaml: Path,
     logback_xml: Path,
     test_mode: bool,
+    solo: bool = True,
 ) -> list[str]:
-    """The full command line that runs CassandraDaemon (JMX stays off: no jmx port is set)."""
+    """The full command line that runs CassandraDaemon (JMX stays off: no jmx port is set).
+
+    `solo`: the node is a one-node cluster (no peers), so it may skip what only matters in a cluster.
+    """
     return [
         str(java),
         f"-Xms{heap}",
@@ -121,6 +157,7 @@ def jvm_command(
         *(FULL_JDK_MODULE_ACCESS_OPTIONS if full_jdk else []),
         *NETTY_OPTIONS,
         *SERVER_OPTIONS,
+        *(SOLO_NODE_OPTIONS if solo else CLUSTER_MEMBER_OPTIONS),
         f"-javaagent:{_jamm_jar(classpath)}",
         # JNA and the compression libraries unpack native code here, so it must allow exec.
         f"-Djava.io.tmpdir={tmp_dir}",

@@ -1,4 +1,4 @@
-"""A single Cassandra 5.0 node on loopback, run from Maven Central's jars, owned through a pid file."""
+"""A Cassandra 5.0 node on a loopback address, run from Maven Central's jars, owned through a pid file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
@@ -25,9 +25,11 @@ LOG_TAIL_LINES = 40
 
 
 class LocalNode:
-    """One Cassandra node on 127.0.0.1, keeping everything (config, data, logs, pid) under `data_dir`.
+    """One Cassandra node on a loopback address, keeping its config, data, logs and pid under `data_dir`.
 
-    Nodes with different data dirs, ports and cluster names run side by side. Linux only (reads /proc).
+    Nodes with different data dirs, ports and cluster names run side by side, and so do nodes with the
+    same ports on different loopback addresses (127.0.0.2, ... all reach `lo` on Linux): that is how
+    `LocalCluster` runs several members of one cluster. Linux only (reads /proc).
     """
 
     def __init__(
@@ -38,9 +40,24 @@ class LocalNode:
         cluster_name: str = "fashionsite",
         heap: str = "1g",
         test_mode: bool = False,
+        *,
+        listen_address: str = HOST,
+        seeds: Sequence[str] | None = None,
+        initial_token: int = 0,
+        solo: bool | None = None,
     ) -> None:
-        """`test_mode` trades durability for speed: only for nodes whose data may be lost."""
+        """`test_mode` trades durability for speed: only for nodes whose data may be lost.
+
+        The node serves CQL and talks to peers on `listen_address`. `seeds` are the addresses of the
+        cluster's seed nodes (default: this node alone, a one-node cluster); `initial_token` is the
+        node's one token on the ring, used on its first start only. `solo`: the node is a cluster of its
+        own, with no peers to wait for (default: when it is its only seed).
+        """
         self.data_dir = Path(data_dir).resolve()
+        self.listen_address = listen_address
+        self.seeds = list(seeds) if seeds else [listen_address]
+        self.initial_token = initial_token
+        self.solo = set(self.seeds) <= {listen_address} if solo is None else solo
         self.native_port = native_port
         self.storage_port = storage_port
         self.cluster_name = cluster_name
@@ -83,17 +100,41 @@ class LocalNode:
             self.pid_file.unlink(missing_ok=True)
             return pid is not None
 
+    def kill(self, timeout: float = 10) -> bool:
+        """SIGKILL the node, as a crash or the OOM killer would (no drain, no flush); False if not running."""
+        with self._exclusive():
+            pid = self._running_pid()
+            if pid is not None:
+                _signal(pid, signal.SIGKILL)
+                if not self._wait_for_exit(pid, timeout):
+                    raise NodeError(f"Cassandra (pid {pid}) survived SIGKILL; check it with `ps -p {pid}`")
+            self.pid_file.unlink(missing_ok=True)
+            return pid is not None
+
     def is_running(self) -> bool:
         """Whether the pid file names a live Cassandra process using this data dir."""
         return self._running_pid() is not None
 
     def is_answering(self) -> bool:
-        """Whether `SELECT release_version FROM system.local` answers on 127.0.0.1:native_port."""
-        if not _accepts_connections(self.native_port):
+        """Whether `SELECT release_version FROM system.local` answers on listen_address:native_port."""
+        try:
+            return bool(self.query("SELECT release_version FROM system.local"))
+        # The driver raises many unrelated types (NoHostAvailable, OperationTimedOut, ...): all mean "no".
+        except Exception:
             return False
-        profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([HOST]), request_timeout=5)
+
+    def query(self, cql: str, parameters: Sequence[object] = ()) -> list:
+        """Run one CQL statement with this node alone as coordinator, and return its rows.
+
+        Raises NodeError if nothing listens on the native port, and the driver's errors otherwise.
+        """
+        if not _accepts_connections(self.listen_address, self.native_port):
+            raise NodeError(f"nothing listens on {self.listen_address}:{self.native_port}")
+        profile = ExecutionProfile(
+            load_balancing_policy=WhiteListRoundRobinPolicy([self.listen_address]), request_timeout=5
+        )
         cluster = Cluster(
-            [HOST],
+            [self.listen_address],
             port=self.native_port,
             # Once used, scylla-driver's default libev reactor delays process exit by 5 s; asyncio doesn't.
             connection_class=AsyncioConnection,
@@ -104,17 +145,13 @@ class LocalNode:
             token_metadata_enabled=False,
         )
         try:
-            row = cluster.connect().execute("SELECT release_version FROM system.local").one()
-            return row is not None
-        # The driver raises many unrelated types (NoHostAvailable, OperationTimedOut, ...): all mean "no".
-        except Exception:
-            return False
+            return list(cluster.connect().execute(cql, parameters or None))
         finally:
             cluster.shutdown()
 
     def status(self) -> str:
         """A one-line description of the node's state."""
-        where = f"{HOST}:{self.native_port}, data in {self.data_dir}"
+        where = f"{self.listen_address}:{self.native_port}, data in {self.data_dir}"
         pid = self._running_pid()
         if pid is None:
             return f"Cassandra node not running ({where})"
@@ -152,10 +189,10 @@ class LocalNode:
 
     def _require_free_ports(self) -> None:
         for port in (self.native_port, self.storage_port):
-            if _accepts_connections(port):
+            if _accepts_connections(self.listen_address, port):
                 raise NodeError(
-                    f"{HOST}:{port} is already in use by another process (another Cassandra node?); "
-                    f"stop it or choose other ports for the node in {self.data_dir}"
+                    f"{self.listen_address}:{port} is already in use by another process (another "
+                    f"Cassandra node?); stop it or choose other ports for the node in {self.data_dir}"
                 )
 
     def _launch(self, java: Path, classpath: list[Path]) -> int:
@@ -167,6 +204,9 @@ class LocalNode:
             cluster_name=self.cluster_name,
             native_port=self.native_port,
             storage_port=self.storage_port,
+            listen_address=self.listen_address,
+            seeds=self.seeds,
+            initial_token=self.initial_token,
         )
         launch.write_logback_xml(logback_xml)
         for directory in (self.log_dir, tmp_dir):
@@ -182,6 +222,7 @@ class LocalNode:
             cassandra_yaml=cassandra_yaml,
             logback_xml=logback_xml,
             test_mode=self.test_mode,
+            solo=self.solo,
         )
         with open(self.stdout_log, "wb") as output:
             # A session of its own, so the node outlives this process and ignores its terminal's Ctrl-C.
@@ -205,8 +246,8 @@ class LocalNode:
                 )
             if time.monotonic() > deadline:
                 raise NodeError(
-                    f"the Cassandra node in {self.data_dir} did not answer CQL on {HOST}:{self.native_port} "
-                    f"within {timeout:.0f}s.\n{self._log_tail()}"
+                    f"the Cassandra node in {self.data_dir} did not answer CQL on "
+                    f"{self.listen_address}:{self.native_port} within {timeout:.0f}s.\n{self._log_tail()}"
                 )
             time.sleep(POLL_SECONDS)
 
@@ -240,10 +281,10 @@ class LocalNode:
         return f"Last lines of {self.stdout_log} (full log: {self.log_dir / 'system.log'}):\n{tail}"
 
 
-def _accepts_connections(port: int) -> bool:
+def _accepts_connections(address: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
-        return probe.connect_ex((HOST, port)) == 0
+        return probe.connect_ex((address, port)) == 0
 
 
 def _signal(pid: int, signum: int) -> None:
