@@ -27,8 +27,8 @@ def storage_unavailable(request: HttpRequest) -> HttpResponse:
         request,
         503,
         "storage_unavailable",
-        "The prediction store (Cassandra) is not answering right now, so nothing was saved. "
-        "Please try again in a minute.",
+        "The prediction store (Cassandra) is not answering right now, so this request was not "
+        "completed. Please try again in a minute (an upload sent again is never stored twice).",
     )
 
 

@@ -41,7 +41,7 @@ def test_cassandra_down_gives_503_then_the_site_recovers(stopped_node, client, t
 
     upload = client.post("/", {"images": [SimpleUploadedFile("during-outage.png", test_image_pngs[0][0], "image/png")]})
     assert upload.status_code == 503
-    assert "nothing was saved" in upload.text
+    assert "not completed" in upload.text
 
     readiness = client.get("/readyz")
     assert readiness.status_code == 503
