@@ -32,7 +32,7 @@ test-cluster: setup-dev
 database:
 	$(MANAGE) cassandra start
 	$(MANAGE) migrate --noinput
-	$(MANAGE) sync_cassandra
+	$(MANAGE) sync_schema
 	$(MANAGE) createadmin
 
 stop:

@@ -3,11 +3,46 @@
 `Prediction` answers "a day's predictions, newest first, page by page": one partition per hour of a
 day keeps partitions bounded however busy the site gets, and the time-based id clusters rows newest
 first, so a page is a single-partition slice `id < cursor LIMIT n`. The upload's images live in
-`PredictionImages`, keyed by the same id, so listing pages never read the blobs. Both rows of an
-upload are written in one logged batch: either both exist or neither.
+`PredictionImages`, keyed by the same id, so listing pages never read the blobs.
 
 The prediction id is a version-1 (time) UUID: its timestamp gives the day and hour partition,
 so a prediction is found from its id alone.
+
+Every query the site and the admin make, and the table or index that answers it (none needs
+ALLOW FILTERING and none scans the table; `classifier/store.py` runs them as prepared statements):
+
+- A day or a range of days, newest first, cursor paging: `prediction_hours` lists the (day, hour)
+  partitions of `prediction` that hold predictions (partitioned by year: at most 8,784 rows), and a
+  page reads those partitions newest first, `WHERE day = ? AND hour = ? AND id < cursor LIMIT n`,
+  issuing the next few concurrently when one partition does not fill the page.
+- The same, filtered by predicted label, model version and/or "uncertain" (confidence below
+  UNCERTAIN_BELOW): storage-attached indexes (SAI) on `prediction(label)`, `(model_version)` and
+  `(confidence)` (SAI answers numeric ranges and intersects indexes). With the partition key given,
+  a filtered page is still one single-partition read per hour. cqlengine's sync_table cannot create
+  SAI indexes: `classifier/schema.py` does (`manage.py sync_schema`). A model version is used for a
+  while and then retired, so `prediction_hours_by_model_version` ((model_version, year), day, hour)
+  lists only the hours that hold its predictions: filtering a month by a version retired three weeks
+  ago reads its hours only, not the 500 hours since.
+- Filename starts with ... (case-insensitive), in a day or a range of days: `prediction_by_filename`,
+  partition (day, first character of the casefolded name), clustered by (casefolded name, id DESC):
+  a prefix is one clustering slice `name_key >= q AND name_key < successor(q)` per day (a partition
+  holds one day's names with one initial). Results come in name order, day by day, newest first.
+- SHA-256 starts with ... (at least four hex digits), across all days: `prediction_by_sha256_prefix`,
+  partition: the first four hex digits (65,536 buckets, ~15 rows each per million predictions),
+  clustered by (sha256, id DESC).
+- The same file seen before by the active model (repeat uploads): `prediction_by_sha256`, partition:
+  the full SHA-256.
+- One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`.
+
+The lookup tables carry the label, model version and confidence (which never change), so filters
+combined with a search are applied while their slice streams by, and only the page's rows are then
+read from `prediction`. The mutable part of a prediction, a staff correction (`corrected_label`,
+`corrected_by`, `corrected_at`), lives only in `prediction` and is written with an UPDATE of those
+three columns (never by rewriting the row, which would write tombstones for its empty columns).
+
+All rows of an upload are written in one logged batch, and a deletion removes them from every table
+in one logged batch (`store.insert_statements` / `store.delete_batch`): either all exist or none.
+The hour lists keep an hour once listed (an emptied hour costs one empty read).
 """
 
 import datetime
@@ -15,6 +50,7 @@ import json
 import uuid
 
 from cassandra.cqlengine import columns
+from cassandra.cqlengine.models import Model
 from cassandra.util import datetime_from_uuid1
 from django.conf import settings
 from django.urls import reverse
@@ -22,11 +58,18 @@ from django_cassandra_engine.models import DjangoCassandraModel
 
 from mlmodel.classes import CLASS_NAMES
 
+SHA256_BUCKET_DIGITS = 4
+
 
 def partition_of(prediction_id: uuid.UUID) -> tuple[datetime.date, int]:
     """The (day, hour) partition, in UTC, that holds the prediction with this id."""
     created = datetime_from_uuid1(prediction_id)
     return created.date(), created.hour
+
+
+def name_key(filename: str) -> str:
+    """What filename search compares: the name casefolded (so "Boot.PNG" is found by "boot")."""
+    return filename.casefold()
 
 
 class Prediction(DjangoCassandraModel):
@@ -36,16 +79,20 @@ class Prediction(DjangoCassandraModel):
     hour = columns.TinyInt(partition_key=True)
     id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
     filename = columns.Text(required=True)
-    label = columns.Text(required=True)
+    label = columns.Text(required=True)  # SAI-indexed (classifier/schema.py)
     label_index = columns.TinyInt(required=True)
-    confidence = columns.Float(required=True)
+    confidence = columns.Float(required=True)  # SAI-indexed
     probabilities = columns.List(columns.Float, required=True)
-    model_version = columns.Text(required=True)
+    model_version = columns.Text(required=True)  # SAI-indexed
     sha256 = columns.Text(required=True)
     image_format = columns.Text(required=True)
     image_width = columns.Integer(required=True)
     image_height = columns.Integer(required=True)
     preprocessing = columns.Text(required=True)  # JSON of what preprocessing decided
+    # A staff member's correction of the label; written only by store.correct / store.clear_correction.
+    corrected_label = columns.Text()
+    corrected_by = columns.Text()
+    corrected_at = columns.DateTime()
 
     class Meta:
         get_pk_field = "id"
@@ -69,6 +116,12 @@ class Prediction(DjangoCassandraModel):
     @property
     def preprocessing_decisions(self) -> dict[str, object]:
         return json.loads(self.preprocessing)
+
+    @property
+    def corrected_at_utc(self) -> datetime.datetime | None:
+        if self.corrected_at is None:
+            return None
+        return self.corrected_at.replace(tzinfo=datetime.timezone.utc)
 
     def get_absolute_url(self) -> str:
         return reverse("classifier:result", args=[self.id])
@@ -95,3 +148,55 @@ class PredictionBySha256(DjangoCassandraModel):
 
     class Meta:
         get_pk_field = "id"
+
+
+# The query tables below are plain cqlengine models: sync_cassandra creates them and the test runner
+# empties them like the others, but they are no Django models (no admin permissions of their own).
+
+
+class PredictionHour(Model):
+    """The (day, hour) partitions of `prediction` that hold predictions, newest first, per year."""
+
+    __table_name__ = "prediction_hours"
+
+    year = columns.SmallInt(partition_key=True)
+    day = columns.Date(primary_key=True, clustering_order="DESC")
+    hour = columns.TinyInt(primary_key=True, clustering_order="DESC")
+
+
+class PredictionHourByModelVersion(Model):
+    """The (day, hour) partitions of `prediction` that hold predictions of one model version."""
+
+    __table_name__ = "prediction_hours_by_model_version"
+
+    model_version = columns.Text(partition_key=True)
+    year = columns.SmallInt(partition_key=True)
+    day = columns.Date(primary_key=True, clustering_order="DESC")
+    hour = columns.TinyInt(primary_key=True, clustering_order="DESC")
+
+
+class PredictionByFilename(Model):
+    """Filename prefix search: one day's names with the same first character, in name order."""
+
+    __table_name__ = "prediction_by_filename"
+
+    day = columns.Date(partition_key=True)
+    initial = columns.Text(partition_key=True)  # name_key[:1]
+    name_key = columns.Text(primary_key=True)  # the casefolded filename
+    id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
+    label = columns.Text(required=True)
+    model_version = columns.Text(required=True)
+    confidence = columns.Float(required=True)
+
+
+class PredictionBySha256Prefix(Model):
+    """SHA-256 prefix search across all days: buckets of the first four hex digits, in digest order."""
+
+    __table_name__ = "prediction_by_sha256_prefix"
+
+    bucket = columns.Text(partition_key=True)  # sha256[:SHA256_BUCKET_DIGITS]
+    sha256 = columns.Text(primary_key=True)
+    id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
+    label = columns.Text(required=True)
+    model_version = columns.Text(required=True)
+    confidence = columns.Float(required=True)

@@ -10,14 +10,13 @@ from functools import cached_property
 from pathlib import PurePosixPath, PureWindowsPath
 
 import numpy as np
-from cassandra.cqlengine.query import BatchQuery
 from django.conf import settings
 from PIL import Image
 
 from mlmodel.preprocessing import ModelInput, to_model_input
 
-from . import timeline
-from .models import Prediction, PredictionBySha256, PredictionImages, partition_of
+from . import store, timeline
+from .models import Prediction
 
 THUMBNAIL_SIZE = (160, 160)
 MAX_FILENAME_LENGTH = 200
@@ -106,29 +105,20 @@ def _classify_and_store(uploads: list[Upload], predictor) -> dict[str, Predictio
 
 
 def _record(upload: Upload, model_input: ModelInput, classification, model_version: str) -> Prediction:
-    prediction_id = uuid.uuid1()
-    day, hour = partition_of(prediction_id)
-    with BatchQuery() as batch:
-        prediction = Prediction.batch(batch).create(
-            day=day,
-            hour=hour,
-            id=prediction_id,
-            filename=clean_filename(upload.filename),
-            label=classification.label,
-            label_index=classification.label_index,
-            confidence=classification.confidence,
-            probabilities=list(classification.probabilities),
-            model_version=model_version,
-            sha256=upload.sha256,
-            image_format=upload.image_format,
-            image_width=upload.image.width,
-            image_height=upload.image.height,
-            preprocessing=json.dumps(model_input.decisions()),
-        )
-        PredictionImages.batch(batch).create(
-            id=prediction_id,
-            model_input_png=model_input.png(),
-            thumbnail_jpeg=thumbnail_jpeg(upload.image),
-        )
-        PredictionBySha256.batch(batch).create(sha256=upload.sha256, model_version=model_version, id=prediction_id)
-    return prediction
+    values = {
+        "id": uuid.uuid1(),
+        "filename": clean_filename(upload.filename),
+        "label": classification.label,
+        "label_index": classification.label_index,
+        "confidence": classification.confidence,
+        "probabilities": list(classification.probabilities),
+        "model_version": model_version,
+        "sha256": upload.sha256,
+        "image_format": upload.image_format,
+        "image_width": upload.image.width,
+        "image_height": upload.image.height,
+        "preprocessing": json.dumps(model_input.decisions()),
+    }
+    images = {"model_input_png": model_input.png(), "thumbnail_jpeg": thumbnail_jpeg(upload.image)}
+    # The prediction, its images and its lookup rows, in one logged batch: all of them or none.
+    return store.record(values, images)

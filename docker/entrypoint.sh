@@ -1,7 +1,7 @@
 #!/bin/sh
 # Container entrypoint. Before gunicorn starts (the image's CMD), bring the storage up to date:
 #   1. migrate --noinput   SQLite tables for auth, sessions and the admin log, in $FASHIONSITE_DATA_DIR
-#   2. sync_cassandra      the keyspace and tables in Cassandra, retried while the cluster comes up
+#   2. sync_schema         the keyspace, tables and indexes in Cassandra, retried while the cluster comes up
 #   3. createadmin         the first superuser from DJANGO_SUPERUSER_*, once
 # then exec the command, so gunicorn is PID 1 and gets docker stop's SIGTERM.
 # Any other command (`docker compose run web python manage.py shell`) runs as it is, with no setup.
@@ -36,9 +36,9 @@ prepare() {
     attempts=${CASSANDRA_SYNC_ATTEMPTS:-24}
     attempt=1
     log "creating the Cassandra keyspace and tables on $CASSANDRA_HOSTS"
-    until CQLENG_ALLOW_SCHEMA_MANAGEMENT=1 python manage.py sync_cassandra; do
+    until CQLENG_ALLOW_SCHEMA_MANAGEMENT=1 python manage.py sync_schema; do
         if [ "$attempt" -ge "$attempts" ]; then
-            fail "sync_cassandra failed $attempt times; is Cassandra up at $CASSANDRA_HOSTS?"
+            fail "sync_schema failed $attempt times; is Cassandra up at $CASSANDRA_HOSTS?"
         fi
         log "Cassandra not ready (try $attempt of $attempts); retrying in 5 s"
         attempt=$((attempt + 1))

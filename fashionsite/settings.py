@@ -174,6 +174,9 @@ DATABASES = {
                     env_str("CASSANDRA_CONSISTENCY", "LOCAL_QUORUM")
                 ],
                 "port": CASSANDRA_PORT,
+                # The asyncio reactor breaks on protocol v5 framing with several requests in flight
+                # ("CRC mismatch on header"); v4 is what every Cassandra 5.0 node also speaks.
+                "protocol_version": 4,
                 "load_balancing_policy": TokenAwarePolicy(
                     DCAwareRoundRobinPolicy(local_dc=os.environ.get("CASSANDRA_LOCAL_DC") or None)
                 ),

@@ -42,8 +42,16 @@ def cassandra_node():
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(cassandra_node, django_db_setup):
-    """The test databases, once the test node answers."""
+def django_db_setup(cassandra_node, django_db_setup, django_db_blocker):
+    """The test databases, once the test node answers, with the SAI indexes sync_cassandra cannot make."""
+    from django.db import connections
+
+    from classifier import schema
+
+    cassandra = connections["cassandra"]
+    if cassandra.settings_dict["NAME"] == cassandra.settings_dict["TEST"]["NAME"]:  # set up in this session
+        with django_db_blocker.unblock():
+            schema.ensure_indexes()
 
 
 @pytest.fixture(scope="session")
