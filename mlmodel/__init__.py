@@ -1,4 +1,5 @@
-"""Fashion-MNIST classifier: data, network, training, artifacts, preprocessing and serving.
+"""Fashion-MNIST classifier: data, network, training, evaluation and report, artifacts and their
+LiteRT export, preprocessing and serving.
 
 Nothing in this package imports Django except ``management/commands/train_model.py``.
 """

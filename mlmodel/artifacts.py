@@ -5,6 +5,7 @@ Layout of a model directory::
     <model_dir>/<version>/model.keras      the trained Keras model
     <model_dir>/<version>/model.tflite     its LiteRT export, which serving runs
     <model_dir>/<version>/metadata.json
+    <model_dir>/<version>/report.json, confusion_matrix.png, training_curves.png
     <model_dir>/ACTIVE          the version that serves predictions
 
 A version is the UTC time of publication, "YYYYMMDD-HHMMSS", with "-2", "-3", ...
@@ -13,13 +14,14 @@ appended when that second is taken already.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
 import re
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,32 +44,28 @@ _VERSION_PATTERN = re.compile(r"\d{8}-\d{6}(-\d+)?")
 def publish(
     result: TrainingResult, dataset_fingerprint: str, model_dir: Path | str, *, activate: bool = True
 ) -> str:
-    """Save a trained model and its metadata as a new version; return the version name."""
+    """Save a trained model, its LiteRT export, metadata and report as a new version; return its name."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    created_at = datetime.now(timezone.utc)
+    created_at = datetime.now(UTC)
     version = _claim_version_name(model_dir, created_at.strftime("%Y%m%d-%H%M%S"))
-    config = result.config
     metadata = {
         "version": version,
         "created_at": created_at.isoformat(timespec="seconds"),
         "test_accuracy": result.test_accuracy,
         "test_loss": result.test_loss,
+        "temperature": result.temperature,  # served probabilities are softmax(logits / temperature)
         "parameter_count": result.model.count_params(),
         "data_fingerprint": dataset_fingerprint,
-        "epochs": config.epochs,
-        "subset": config.subset,
-        "seed": config.seed,
-        "batch_size": config.batch_size,
-        "learning_rate": config.learning_rate,
-        "validation_split": config.validation_split,
+        **dataclasses.asdict(result.config),
+        "precision": result.precision,
         "wall_time_s": round(result.wall_time_s, 1),
         "keras_version": package_version("keras"),
         "class_names": list(CLASS_NAMES),
     }
 
-    # Imported here: listing and activating versions must not load TensorFlow.
-    from mlmodel import litert
+    # Imported here: serving, listing and activating versions load neither TensorFlow nor matplotlib.
+    from mlmodel import litert, report
 
     # Written under a hidden name, then renamed over the claimed empty directory,
     # so no reader ever sees half a version.
@@ -75,7 +73,8 @@ def publish(
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a web server may run as another user
         result.model.save(staging / MODEL_FILE)
-        litert.export(result.model, staging / LITERT_FILE)
+        litert.export(result.model, result.temperature, staging / LITERT_FILE)
+        report.write_report(result, staging)
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
         os.replace(staging, model_dir / version)
     except BaseException:

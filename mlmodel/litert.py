@@ -8,16 +8,21 @@ import tensorflow as tf
 from mlmodel.data import IMAGE_SIZE
 
 
-def serving_model(model: keras.Model) -> keras.Model:
-    """The function that is served: uint8 pixels (n, 28, 28) in, class probabilities out."""
+def serving_model(model: keras.Model, temperature: float) -> keras.Model:
+    """The function that is served: uint8 pixels (n, 28, 28) in, calibrated class probabilities out.
+
+    model maps float pixels (n, 28, 28, 1) to logits; temperature is the one fitted
+    to them (see mlmodel.evaluation.fit_temperature).
+    """
     pixels = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE), dtype="uint8")
     images = keras.ops.expand_dims(keras.ops.cast(pixels, "float32"), axis=-1)
-    return keras.Model(pixels, model(images), name="serving")
+    probabilities = keras.ops.softmax(model(images) / temperature)
+    return keras.Model(pixels, probabilities, name="serving")
 
 
-def export(model: keras.Model, path: Path) -> None:
+def export(model: keras.Model, temperature: float, path: Path) -> None:
     """Write the serving function of a trained model as a LiteRT flatbuffer (.tflite)."""
-    serving_model(model).export(
+    serving_model(model, temperature).export(
         str(path),
         format="litert",
         verbose=False,

@@ -8,9 +8,10 @@ from mlmodel.data import IMAGE_SIZE
 
 
 def build_model(dropout_rate: float = 0.3) -> keras.Model:
-    """A compact batch-normalised CNN: raw 0..255 pixels (28, 28, 1) in, class probabilities out.
+    """A compact batch-normalised CNN: raw 0..255 pixels (28, 28, 1) in, class logits out.
 
-    Rescaling is part of the model, so serving feeds the pixels as they are.
+    Rescaling is part of the model, so serving feeds the pixels as they are. The
+    logits become probabilities, at a fitted temperature, for serving (mlmodel.litert).
     """
 
     def conv_block(filters: int) -> list[layers.Layer]:
@@ -31,13 +32,16 @@ def build_model(dropout_rate: float = 0.3) -> keras.Model:
             *conv_block(64),
             *conv_block(64),
             layers.MaxPooling2D(),
+            *conv_block(128),
+            *conv_block(128),
+            layers.MaxPooling2D(),
             layers.Flatten(),
-            layers.Dropout(dropout_rate),
-            layers.Dense(64, use_bias=False),
+            layers.Dense(256, use_bias=False),
             layers.BatchNormalization(momentum=0.9),
             layers.ReLU(),
             layers.Dropout(dropout_rate),
-            layers.Dense(len(CLASS_NAMES), activation="softmax"),
+            # float32 whatever the training precision: the loss and the softmax need its range.
+            layers.Dense(len(CLASS_NAMES), dtype="float32", name="logits"),
         ],
         name="fashion_cnn",
     )

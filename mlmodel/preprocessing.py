@@ -2,8 +2,9 @@
 
 Fashion-MNIST was made from product photos on white backgrounds: trim the edges
 close to the corner colour, resize the longest edge to 28, centre on a 28x28
-canvas, negate and convert to 8-bit grey. ``to_model_input`` follows the same
-steps so that a photo of a garment looks to the network like its training data.
+canvas, negate and convert to 8-bit grey, its brightest pixel at 255.
+``to_model_input`` follows the same steps so that a photo of a garment looks to
+the network like its training data.
 """
 
 import io
@@ -42,6 +43,7 @@ class ModelInput:
     exif_transposed: bool = False
     background_level: int = 0
     scaled_size: tuple[int, int] = (IMAGE_SIZE, IMAGE_SIZE)
+    peak_level: int | None = None  # the brightest level after resizing, stretched to 255; None: not resized
 
     def decisions(self) -> dict[str, object]:
         """A JSON-serialisable summary of the preprocessing decisions."""
@@ -53,6 +55,7 @@ class ModelInput:
             "background_level": self.background_level,
             "trimmed_box": list(self.trimmed_box) if self.trimmed_box else None,
             "scaled_size": list(self.scaled_size),
+            "peak_level": self.peak_level,
         }
 
     def png(self) -> bytes:
@@ -99,8 +102,9 @@ def to_model_input(image: Image.Image) -> ModelInput:
 
     EXIF transpose; flatten transparency onto white; convert to 8-bit grey; invert
     when the corners are light (garments must be light on black); trim rows and
-    columns close to the corner colour; map the corner colour to black; resize the
-    longest edge to 28 (Lanczos); centre on a black 28x28 canvas.
+    columns close to the corner colour; subtract the corner colour; resize the
+    longest edge to 28 (Lanczos); centre on a black 28x28 canvas; stretch the
+    brightest level to 255.
 
     A 28x28 image with a dark background is already a model input: its pixels are
     used unchanged (after inversion, if its background was light).
@@ -133,12 +137,19 @@ def to_model_input(image: Image.Image) -> ModelInput:
     # Fashion-MNIST puts the odd leftover pixel before the garment, not after it.
     offset = ((IMAGE_SIZE - scaled_size[0] + 1) // 2, (IMAGE_SIZE - scaled_size[1] + 1) // 2)
     canvas.paste(scaled, offset)
+    pixels = np.asarray(canvas)
+    # Every Fashion-MNIST image reaches 254 or 255: a garment dimmed by its colour or the
+    # light must be brightened the same way to look like the training data.
+    peak_level = int(pixels.max())
+    if 0 < peak_level < 255:
+        pixels = np.round(pixels * (255 / peak_level)).astype(np.uint8)
     return ModelInput(
-        pixels=_read_only(np.asarray(canvas)),
+        pixels=_read_only(pixels),
         inverted=inverted,
         trimmed_box=trimmed_box,
         background_level=background,
         scaled_size=scaled_size,
+        peak_level=peak_level,
         **details,
     )
 
@@ -187,11 +198,10 @@ def _trim_box(grey: np.ndarray, background: int) -> tuple[int, int, int, int] | 
 
 
 def _remove_background_level(grey: np.ndarray, background: int) -> np.ndarray:
-    """Map the background level to black and stretch the rest, as on Fashion-MNIST's pure black."""
+    """Map the background level to black, as on Fashion-MNIST's pure black."""
     if background == 0:
         return grey
-    stretched = (grey.astype(np.float64) - background) * (255 / (255 - background))
-    return np.clip(np.round(stretched), 0, 255).astype(np.uint8)
+    return np.clip(grey.astype(np.int16) - background, 0, 255).astype(np.uint8)
 
 
 def _read_only(pixels: np.ndarray) -> np.ndarray:

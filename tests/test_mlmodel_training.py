@@ -7,13 +7,15 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import load_fashion_mnist
+from mlmodel.evaluation import softmax
 from mlmodel.network import build_model
 from mlmodel.predictor import get_predictor
-from mlmodel.training import TrainingConfig, train
+from mlmodel.training import PROFILES, TrainingConfig, resolve_precision, train
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
@@ -31,17 +33,28 @@ def quick_result(dataset):
     return train(QUICK, dataset, verbose=0)
 
 
-def test_network_takes_raw_pixels_and_outputs_class_probabilities():
+def test_network_takes_raw_pixels_and_outputs_class_logits():
     model = build_model()
     assert model.input_shape == (None, 28, 28, 1)
     assert model.output_shape == (None, len(CLASS_NAMES))
-    assert model.count_params() < 300_000
-    raw = np.random.default_rng(0).integers(0, 256, size=(4, 28, 28, 1)).astype("float32")
-    probabilities = keras.ops.convert_to_numpy(model(raw, training=False))
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+    assert model.count_params() < 1_000_000  # under 4 MB of float32 weights
     # The 0..255 -> 0..1 rescaling is inside the model, so serving never rescales.
     assert isinstance(model.layers[0], keras.layers.Rescaling)
     assert model.layers[0].scale == pytest.approx(1 / 255)
+    # Logits, not probabilities: serving divides them by the fitted temperature first.
+    raw = np.random.default_rng(0).integers(0, 256, size=(4, 28, 28, 1)).astype("float32")
+    logits = keras.ops.convert_to_numpy(model(raw, training=False))
+    assert not np.allclose(logits.sum(axis=1), 1)
+
+
+def test_profiles_and_precision():
+    assert PROFILES["default"] == TrainingConfig()
+    assert PROFILES["quick"].epochs < PROFILES["default"].epochs < PROFILES["best"].epochs
+    assert PROFILES["quick"].subset < 60000
+    assert resolve_precision("auto") in ("bfloat16", "float32")
+    assert resolve_precision("float32") == "float32"
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("float16")
 
 
 def test_a_short_run_on_a_subset_learns_and_reports(quick_result):
@@ -51,6 +64,15 @@ def test_a_short_run_on_a_subset_learns_and_reports(quick_result):
     assert quick_result.config == QUICK
     assert set(quick_result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(quick_result.history["loss"]) == 1
+
+    test = quick_result.test
+    assert test.confusion.shape == (10, 10) and test.confusion.sum() == 10000
+    assert np.trace(test.confusion) / 10000 == pytest.approx(test.accuracy)
+    assert ((0 <= test.precision) & (test.precision <= 1)).all()
+    assert ((0 <= test.recall) & (test.recall <= 1)).all()
+    # The temperature is fitted on the validation split and makes the test set better calibrated.
+    assert quick_result.temperature > 0
+    assert test.ece_after < test.ece_before
 
 
 def test_subsets_are_reproducible_from_the_seed(dataset):
@@ -71,6 +93,8 @@ def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, 
     assert metadata["created_at"].endswith("+00:00")
     assert metadata["test_accuracy"] == quick_result.test_accuracy
     assert metadata["test_loss"] == quick_result.test_loss
+    assert metadata["temperature"] == quick_result.temperature
+    assert metadata["precision"] in ("bfloat16", "float32")
     assert metadata["parameter_count"] == quick_result.model.count_params()
     assert metadata["data_fingerprint"] == dataset.fingerprint()
     assert (metadata["epochs"], metadata["subset"], metadata["seed"]) == (1, 2000, QUICK.seed)
@@ -81,8 +105,19 @@ def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, 
     sample = dataset.x_test[:8].astype("float32")[..., np.newaxis]
     expected = quick_result.model.predict(sample, verbose=0)
     np.testing.assert_allclose(loaded.predict(sample, verbose=0), expected, atol=1e-6)
+    # Served: the LiteRT export of the same weights, with the fitted temperature.
     served = [result.probabilities for result in get_predictor(tmp_path).classify(dataset.x_test[:8])]
-    np.testing.assert_allclose(served, expected, atol=1e-5)
+    np.testing.assert_allclose(served, softmax(expected / quick_result.temperature), atol=1e-5)
+
+    report = json.loads((tmp_path / version / "report.json").read_text())
+    assert report["test"]["accuracy"] == metadata["test_accuracy"]
+    assert report["test"]["temperature"] == metadata["temperature"]
+    assert set(report["test"]["per_class"]) == set(CLASS_NAMES)
+    assert report["parameter_count"] == metadata["parameter_count"]
+    assert report["history"] == quick_result.history
+    for chart in ("confusion_matrix.png", "training_curves.png"):
+        with Image.open(tmp_path / version / chart) as image:
+            assert image.format == "PNG" and image.width >= 600
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no staging leftovers
 
 
@@ -110,28 +145,30 @@ def test_activation_is_explicit_and_checked(quick_result, tmp_path):
     assert artifacts.active_version(tmp_path) == second
 
 
-def test_train_model_command_publishes_and_activates(tmp_path):
+def test_train_model_command_publishes_activates_and_reports(tmp_path):
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
     model_dir = tmp_path / "models"
-    arguments = ["--epochs", "1", "--subset", "2000", "--batch-size", "32"]
+    arguments = ["--profile", "quick", "--epochs", "1", "--subset", "2000", "--batch-size", "32"]
     arguments += ["--data-dir", str(DATA_DIR), "--model-dir", str(model_dir)]
     out = io.StringIO()
-    call_command("train_model", *arguments, stdout=out)
+    call_command("train_model", *arguments, stdout=out, verbosity=0)
     (first,) = [entry["version"] for entry in artifacts.list_versions(model_dir)]
     report = out.getvalue()
     assert first in report
-    assert "test accuracy" in report
+    assert "test accuracy" in report and "ECE" in report and "parameters" in report and "wall time" in report
+    assert all(name in report for name in CLASS_NAMES)  # per-class precision and recall
     assert str(model_dir / first) in report
-    assert (model_dir / first / "model.keras").is_file()
+    for name in ("model.keras", "model.tflite", "report.json", "confusion_matrix.png", "training_curves.png"):
+        assert (model_dir / first / name).is_file()
     assert artifacts.active_version(model_dir) == first
     metadata = artifacts.read_metadata(first, model_dir)
-    assert (metadata["epochs"], metadata["subset"]) == (1, 2000)
+    assert (metadata["epochs"], metadata["subset"], metadata["batch_size"]) == (1, 2000, 32)
     assert metadata["test_accuracy"] > 0.6
 
     out = io.StringIO()
-    call_command("train_model", *arguments, "--no-activate", stdout=out)
+    call_command("train_model", *arguments, "--no-activate", stdout=out, verbosity=0)
     versions = artifacts.list_versions(model_dir)
     assert len(versions) == 2
     assert artifacts.active_version(model_dir) == first

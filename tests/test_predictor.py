@@ -11,6 +11,7 @@ import pytest
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import load_fashion_mnist
+from mlmodel.evaluation import softmax
 from mlmodel.predictor import Classification, get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,8 +39,11 @@ def test_exactly_one_model_ships_and_it_is_active_small_and_accurate(dataset):
     assert shipped["test_accuracy"] >= 0.90
     assert shipped["data_fingerprint"] == dataset.fingerprint()
     assert shipped["subset"] is None
-    model_file = artifacts.DEFAULT_MODEL_DIR / shipped["version"] / "model.keras"
-    assert model_file.stat().st_size <= 5 * 1024 * 1024
+    shipped_dir = artifacts.DEFAULT_MODEL_DIR / shipped["version"]
+    for model_file in ("model.keras", "model.tflite"):
+        assert (shipped_dir / model_file).stat().st_size <= 5 * 1024 * 1024
+    for report_file in ("report.json", "confusion_matrix.png", "training_curves.png"):
+        assert (shipped_dir / report_file).is_file()
     assert get_predictor().version == shipped["version"]
 
 
@@ -77,17 +81,17 @@ def test_concurrent_classification_matches_sequential(dataset):
     assert concurrent == sequential
 
 
-def test_served_probabilities_match_keras(dataset):
+def test_served_probabilities_are_kerass_with_the_fitted_temperature(dataset):
     import keras
-
-    from mlmodel import litert
 
     predictor = get_predictor()
     model = keras.saving.load_model(artifacts.model_path(predictor.version, artifacts.DEFAULT_MODEL_DIR))
+    temperature = artifacts.read_metadata(predictor.version, artifacts.DEFAULT_MODEL_DIR)["temperature"]
     images = dataset.x_test[:256]
-    expected = litert.serving_model(model).predict(images, verbose=0)
+    logits = model.predict(images.astype(np.float32)[..., np.newaxis], verbose=0)
     served = np.array([result.probabilities for result in predictor.classify(images)])
-    np.testing.assert_allclose(served, expected, atol=1e-5)
+    np.testing.assert_allclose(served, softmax(logits / temperature), atol=1e-5)
+    assert temperature != pytest.approx(1, abs=0.01)  # so the line above tells it was applied
 
 
 def test_concurrent_batches_of_different_sizes_match_sequential(dataset):
@@ -113,7 +117,9 @@ def test_serving_needs_no_tensorflow():
         "get_predictor().classify(np.zeros((2, 28, 28), np.uint8)); "
         "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
     )
-    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().splitlines()[-1] == "[]"
 

@@ -1,5 +1,7 @@
 """`python manage.py train_model`: train the network, publish it as a new version, activate it."""
 
+import dataclasses
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -7,19 +9,34 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodel import artifacts
 from mlmodel.data import load_fashion_mnist
-from mlmodel.training import TrainingConfig, train
+from mlmodel.report import summary
+from mlmodel.training import PROFILES, train
 
 
 class Command(BaseCommand):
-    help = "Train the Fashion-MNIST classifier, save it as a new model version and (by default) activate it."
+    help = (
+        "Train the Fashion-MNIST classifier, save it with its report as a new model version "
+        "and (by default) activate it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        defaults = TrainingConfig()
-        parser.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
-        parser.add_argument("--subset", type=int, help="train on this many random images (default: all)")
-        parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+        profiles = ", ".join(
+            f"{name}: {config.epochs} epochs on {config.subset or 'all'} images"
+            for name, config in PROFILES.items()
+        )
         parser.add_argument(
-            "--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s"
+            "--profile", choices=PROFILES, default="default", help=f"{profiles} (default: %(default)s)"
+        )
+        parser.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+        parser.add_argument(
+            "--subset", type=int, help="train on this many random images (default: the profile's)"
+        )
+        parser.add_argument("--seed", type=int, help=f"default: {PROFILES['default'].seed}")
+        parser.add_argument("--batch-size", type=int, help=f"default: {PROFILES['default'].batch_size}")
+        parser.add_argument(
+            "--precision",
+            choices=("auto", "bfloat16", "float32"),
+            help="training precision (default: auto, mixed bfloat16 where the CPU has bfloat16 instructions)",
         )
         parser.add_argument(
             "--data-dir",
@@ -31,36 +48,36 @@ class Command(BaseCommand):
         parser.add_argument("--no-activate", action="store_true", help="publish without making it active")
 
     def handle(self, *args, **options) -> None:
+        started = time.perf_counter()
         for name in ("epochs", "batch_size", "subset"):
             if options[name] is not None and options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+        overrides = {
+            name: options[name]
+            for name in ("epochs", "subset", "seed", "batch_size", "precision")
+            if options[name] is not None
+        }
+        config = dataclasses.replace(PROFILES[options["profile"]], **overrides)
         data_dir = options["data_dir"] or getattr(settings, "FASHION_MNIST_DIR", None)
         model_dir = Path(options["model_dir"] or getattr(settings, "MODEL_DIR", artifacts.DEFAULT_MODEL_DIR))
-        config = TrainingConfig(
-            epochs=options["epochs"],
-            batch_size=options["batch_size"],
-            subset=options["subset"],
-            seed=options["seed"],
-        )
 
         try:
             dataset = load_fashion_mnist(data_dir)
         except (FileNotFoundError, ValueError) as error:
             raise CommandError(f"Cannot load Fashion-MNIST: {error}") from error
 
-        result = train(config, dataset, verbose=1)
+        result = train(config, dataset, verbose=1 if options["verbosity"] >= 1 else 0)
         activate = not options["no_activate"]
         version = artifacts.publish(result, dataset.fingerprint(), model_dir, activate=activate)
 
         self.stdout.write(
             "\n".join(
                 [
-                    self.style.SUCCESS(f"Trained model version {version}"),
-                    f"  test accuracy  {result.test_accuracy:.4f} (loss {result.test_loss:.4f})",
-                    f"  parameters     {result.model.count_params():,}",
-                    f"  wall time      {result.wall_time_s:.1f} s",
-                    f"  written to     {model_dir / version}",
+                    self.style.SUCCESS(f"Trained model version {version} (profile {options['profile']})"),
+                    summary(result),
+                    f"  written to     {model_dir / version} (report.json and PNGs beside the model)",
                     f"  active         {'yes' if activate else 'no (run without --no-activate to serve it)'}",
+                    f"  command time   {time.perf_counter() - started:.1f} s",
                 ]
             )
         )

@@ -1,0 +1,88 @@
+"""The report of a training run, written next to its model: JSON figures, two PNG charts, a summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from mlmodel.classes import CLASS_NAMES
+
+if TYPE_CHECKING:
+    # Only for the annotation: reading a report must not load TensorFlow.
+    from mlmodel.training import TrainingResult
+
+REPORT_FILE = "report.json"
+CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+TRAINING_CURVES_FILE = "training_curves.png"
+
+
+def write_report(result: TrainingResult, directory: Path) -> None:
+    """Write report.json, confusion_matrix.png and training_curves.png into directory."""
+    report = {
+        "test": result.test.as_dict(),
+        "parameter_count": result.model.count_params(),
+        "wall_time_s": round(result.wall_time_s, 1),
+        "precision": result.precision,
+        "config": asdict(result.config),
+        "history": result.history,
+    }
+    (directory / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    _confusion_matrix_figure(result.test.confusion).savefig(directory / CONFUSION_MATRIX_FILE, dpi=100)
+    _training_curves_figure(result.history).savefig(directory / TRAINING_CURVES_FILE, dpi=100)
+
+
+def summary(result: TrainingResult) -> str:
+    """A few lines for the terminal: the figures of report.json without the history."""
+    test = result.test
+    lines = [
+        f"  test accuracy  {test.accuracy:.4f} (loss {test.loss:.4f})",
+        (
+            f"  calibration    ECE {test.ece_before:.4f} before, {test.ece_after:.4f} after "
+            f"temperature scaling (T = {test.temperature:.3f}, fitted on the validation split)"
+        ),
+        f"  parameters     {result.model.count_params():,}",
+        f"  wall time      {result.wall_time_s:.1f} s ({result.config.epochs} epochs, {result.precision})",
+        f"  {'class':<14} precision  recall",
+    ]
+    for name, precision, recall in zip(CLASS_NAMES, test.precision, test.recall):
+        lines.append(f"  {name:<14} {precision:>9.4f} {recall:>7.4f}")
+    return "\n".join(lines)
+
+
+def _confusion_matrix_figure(confusion: np.ndarray) -> Figure:
+    figure = Figure(figsize=(8, 7), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(confusion, cmap="Blues")
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    ticks = range(len(CLASS_NAMES))
+    axes.set_xticks(ticks, CLASS_NAMES, rotation=45, ha="right")
+    axes.set_yticks(ticks, CLASS_NAMES)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    accuracy = np.trace(confusion) / confusion.sum()
+    axes.set_title(f"Test set confusion matrix ({confusion.sum():,} images, accuracy {accuracy:.2%})")
+    threshold = confusion.max() / 2
+    for (true, predicted), count in np.ndenumerate(confusion):
+        colour = "white" if count > threshold else "black"
+        axes.text(predicted, true, str(count), ha="center", va="center", color=colour, fontsize=8)
+    return figure
+
+
+def _training_curves_figure(history: dict[str, list[float]]) -> Figure:
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    epochs = range(1, len(history["loss"]) + 1)
+    for axes, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
+        axes.plot(epochs, history[metric], marker=".", label="training (augmented)")
+        axes.plot(epochs, history[f"val_{metric}"], marker=".", label="validation")
+        axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_title(metric)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    return figure
