@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import shutil
-
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from classifier import admin as prediction_admin
 
 from .helpers import cassandra_db
 from .test_admin_queries import stored
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
 pytestmark = [cassandra_db, pytest.mark.browser]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    monkeypatch.setenv(
-        "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
-    )  # ORM calls from the test body under Playwright's loop
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        page = browser.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
 
 
 def rows(page: Page):
