@@ -6,6 +6,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from mlmodel.predictor import get_predictor
+
 from .middleware import CASSANDRA_DOWN
 
 
@@ -25,8 +27,6 @@ def cassandra_problem() -> str | None:
 
 def active_model() -> tuple[str | None, str | None]:
     """(active model version, problem)."""
-    from mlmodel.predictor import get_predictor  # see recorder.py: TensorFlow is imported on first use
-
     try:
         return get_predictor(settings.MODEL_DIR).version, None
     except (OSError, ValueError) as error:

@@ -13,6 +13,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from mlmodel.predictor import get_predictor
 from mlmodel.preprocessing import ModelInput, to_model_input
 
 from . import store, timeline
@@ -68,10 +69,6 @@ def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
 
     New images are classified in one batch; a prediction is returned only after its rows are written.
     """
-    # Imported on first use: TensorFlow takes seconds to import, which every manage.py command
-    # (their URL checks import this module) would otherwise pay.
-    from mlmodel.predictor import get_predictor
-
     predictor = get_predictor(settings.MODEL_DIR)
     seen: dict[str, Prediction] = {}
     new: dict[str, Upload] = {}
