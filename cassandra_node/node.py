@@ -195,10 +195,8 @@ class LocalNode:
                     f"Cassandra node?); stop it or choose other ports for the node in {self.data_dir}"
                 )
 
-    def _launch(self, java: Path, classpath: list[Path]) -> int:
-        cassandra_yaml = self._conf_dir / "cassandra.yaml"
-        logback_xml = self._conf_dir / "logback.xml"
-        tmp_dir = self.data_dir / "tmp"
+    def write_config(self, cassandra_yaml: Path, logback_xml: Path) -> None:
+        """Write this node's cassandra.yaml and logback.xml (rewritten on every start)."""
         launch.write_cassandra_yaml(
             cassandra_yaml,
             cluster_name=self.cluster_name,
@@ -209,6 +207,12 @@ class LocalNode:
             initial_token=self.initial_token,
         )
         launch.write_logback_xml(logback_xml)
+
+    def _launch(self, java: Path, classpath: list[Path]) -> int:
+        cassandra_yaml = self._conf_dir / "cassandra.yaml"
+        logback_xml = self._conf_dir / "logback.xml"
+        tmp_dir = self.data_dir / "tmp"
+        self.write_config(cassandra_yaml, logback_xml)
         for directory in (self.log_dir, tmp_dir):
             directory.mkdir(parents=True, exist_ok=True)
         command = launch.jvm_command(

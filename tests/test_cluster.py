@@ -397,15 +397,7 @@ def test_refuses_clusters_that_do_not_fit_on_loopback(tmp_path, arguments):
 def test_cassandra_yaml_of_a_member_names_its_address_and_the_seeds(tmp_path):
     node = LocalCluster(tmp_path, size=3, native_port=9642, storage_port=7600, cluster_name="it's").node(2)
     path = tmp_path / "cassandra.yaml"
-    launch.write_cassandra_yaml(
-        path,
-        cluster_name=node.cluster_name,
-        native_port=node.native_port,
-        storage_port=node.storage_port,
-        listen_address=node.listen_address,
-        seeds=node.seeds,
-        initial_token=node.initial_token,
-    )
+    node.write_config(path, tmp_path / "logback.xml")
     config = yaml.safe_load(path.read_text())
     assert config["cluster_name"] == "it's"
     assert config["listen_address"] == config["rpc_address"] == "127.0.0.2"
