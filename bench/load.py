@@ -23,7 +23,7 @@ import urllib.parse
 from collections import Counter
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mlmodel.data import load_fashion_mnist  # noqa: E402
@@ -39,9 +39,13 @@ def multipart_body(filename: str, png: bytes) -> bytes:
     ).encode() + png + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-def png(pixels) -> bytes:
+def png(pixels, run_id: str) -> bytes:
+    """The image as a PNG file of its own: the run's id in a text chunk makes every run's files new to
+    the site (a file it has seen before is answered from storage as a repeat, not classified)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("fashionsite-load-run", run_id)
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
+    Image.fromarray(pixels).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
 
 
@@ -139,9 +143,9 @@ def main() -> None:
     args = parser.parse_args()
 
     images = load_fashion_mnist(args.data_dir).x_test
-    run_id = time.strftime("%H%M%S")
+    run_id = time.strftime("%Y%m%d%H%M%S")
     uploads = [
-        ("POST", "/api/predictions", multipart_body(f"load-{run_id}-{n}.png", png(images[n % len(images)])))
+        ("POST", "/api/predictions", multipart_body(f"load-{run_id}-{n}.png", png(images[n % len(images)], run_id)))
         for n in range(args.count)
     ]
     if args.count > len(images):

@@ -40,8 +40,10 @@ read from `prediction`. The mutable part of a prediction, a staff correction (`c
 `corrected_by`, `corrected_at`), lives only in `prediction` and is written with an UPDATE of those
 three columns (never by rewriting the row, which would write tombstones for its empty columns).
 
-All rows of an upload are written in one logged batch, and a deletion removes them from every table
-in one logged batch (`store.insert_statements` / `store.delete_batch`): either all exist or none.
+An upload writes its images and lookup rows first and its `prediction` row last; a deletion removes
+the `prediction` row first (`store.record` / `store.delete`). Every reader starts from that row or
+checks it, so a prediction is seen whole or not at all, and a write cut short leaves only rows that
+no reader reaches.
 The hour lists keep an hour once listed (an emptied hour costs one empty read).
 """
 

@@ -117,5 +117,4 @@ def _record(upload: Upload, model_input: ModelInput, classification, model_versi
         "preprocessing": json.dumps(model_input.decisions()),
     }
     images = {"model_input_png": model_input.png(), "thumbnail_jpeg": thumbnail_jpeg(upload.image)}
-    # The prediction, its images and its lookup rows, in one logged batch: all of them or none.
     return store.record(values, images)

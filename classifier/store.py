@@ -165,8 +165,8 @@ def insert_queries(values: dict, images: dict | None = None) -> list[Query]:
     return queries
 
 
-def logged_batch(queries: Iterable[Query]) -> BatchStatement:
-    batch = BatchStatement(batch_type=BatchType.LOGGED)
+def unlogged_batch(queries: Iterable[Query]) -> BatchStatement:
+    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
     for cql, values in queries:
         statement = prepare(cql)
         batch.add(statement, tuple(values))
@@ -175,23 +175,32 @@ def logged_batch(queries: Iterable[Query]) -> BatchStatement:
 
 
 def record(values: dict, images: dict) -> Prediction:
-    """Write a prediction and all its rows in one logged batch; return it."""
-    session().execute(logged_batch(insert_queries(values, images)))
+    """Write a prediction: its images and lookup rows first, then the prediction row itself; return it.
+
+    Every reader starts from the prediction row or checks it (a lookup row leads to an id that is then
+    read from `prediction`), so the prediction shows up only once all its rows exist, and a write cut
+    short leaves rows nobody reaches. Not a logged batch: its batch log must reach two other live
+    nodes, so in a three-node cluster every upload failed until a crashed node was convicted, and on
+    one node it costs extra commit-log syncs.
+    """
+    prediction_row, *other_rows = insert_queries(values, images)
+    session().execute(unlogged_batch(other_rows))
+    execute(*prediction_row)
     day, hour = partition_of(values["id"])
     return Prediction._construct_instance({**values, "day": day, "hour": hour})
 
 
 def delete(prediction: Prediction) -> None:
-    """Remove a prediction from every table, in one logged batch."""
+    """Remove a prediction from every table: first its own row, so that it is gone for every reader
+    at once (the same order as `record`, reversed), then its images and lookup rows."""
     key = name_key(prediction.filename)
     day, hour = partition_of(prediction.id)
+    execute(
+        f"DELETE FROM {table(Prediction)} WHERE day = ? AND hour = ? AND id = ?", (day, hour, prediction.id)
+    )
     session().execute(
-        logged_batch(
+        unlogged_batch(
             [
-                (
-                    f"DELETE FROM {table(Prediction)} WHERE day = ? AND hour = ? AND id = ?",
-                    (day, hour, prediction.id),
-                ),
                 (f"DELETE FROM {table(PredictionImages)} WHERE id = ?", (prediction.id,)),
                 (
                     f"DELETE FROM {table(PredictionBySha256)} "

@@ -18,6 +18,9 @@ keepalive = 5
 accesslog = "-"
 
 # Every worker keeps its metrics in files there, so /metrics adds all workers up.
+# The Cassandra driver's fastest I/O loop; its slow exit (see settings.py) does not matter here.
+os.environ.setdefault("CASSANDRA_REACTOR", "libev")
+
 metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/fashionsite-prometheus")
 
 

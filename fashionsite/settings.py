@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cassandra import ConsistencyLevel
 from cassandra.io.asyncioreactor import AsyncioConnection
+from cassandra.io.libevreactor import LibevConnection
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from django.core.exceptions import ImproperlyConfigured
@@ -38,6 +39,13 @@ def env_int(name: str, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+
+
+def env_choice(name: str, choices: dict[str, object], default: str) -> object:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return choices[value]
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -151,6 +159,12 @@ CASSANDRA_PORT = env_int("CASSANDRA_PORT", 9042)
 CASSANDRA_STORAGE_PORT = env_int("CASSANDRA_STORAGE_PORT", 7000)
 CASSANDRA_DATA_DIR = Path(env_str("CASSANDRA_DATA_DIR", str(DATA_DIR / "cassandra"))).resolve()
 CASSANDRA_KEYSPACE = env_str("CASSANDRA_KEYSPACE", "fashionsite")
+# The driver's I/O loop. libev is its fastest, but its exit hook can hold a process 5 s
+# (scylladb/python-driver#708): the long-running web server (fashionsite/gunicorn.py) chooses it,
+# short commands and the tests keep asyncio.
+CASSANDRA_REACTOR = env_choice(
+    "CASSANDRA_REACTOR", {"asyncio": AsyncioConnection, "libev": LibevConnection}, "asyncio"
+)
 
 DATABASES = {
     "default": {
@@ -170,9 +184,9 @@ DATABASES = {
                 # The site must start, and answer 503, while Cassandra is down, then recover by itself.
                 "lazy_connect": True,
                 "retry_connect": True,
-                "consistency": ConsistencyLevel.name_to_value[
-                    env_str("CASSANDRA_CONSISTENCY", "LOCAL_QUORUM")
-                ],
+                "consistency": env_choice(
+                    "CASSANDRA_CONSISTENCY", ConsistencyLevel.name_to_value, "LOCAL_QUORUM"
+                ),
                 "port": CASSANDRA_PORT,
                 # The asyncio reactor breaks on protocol v5 framing with several requests in flight
                 # ("CRC mismatch on header"); v4 is what every Cassandra 5.0 node also speaks.
@@ -182,8 +196,7 @@ DATABASES = {
                 ),
                 "connect_timeout": 5,
                 "reconnection_policy": ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
-                # The default reactor holds every process 5 s at exit (scylladb/python-driver#708).
-                "connection_class": AsyncioConnection,
+                "connection_class": CASSANDRA_REACTOR,
             },
             "session": {"default_timeout": 5},
         },

@@ -1,4 +1,6 @@
+import html
 import io
+import re
 
 import numpy as np
 import pytest
@@ -12,3 +14,9 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def listed(page_html: str) -> list[str]:
+    """The filenames in the admin's results table, top to bottom."""
+    table = page_html.split('id="result_list"', 1)[-1] if 'id="result_list"' in page_html else ""
+    return [html.unescape(name) for name in re.findall(r"</th>\s*<td>([^<>]+)</td>", table)]

@@ -31,7 +31,7 @@ from classifier import store, timeline
 from classifier.models import Prediction
 from mlmodel.classes import CLASS_NAMES
 
-from .helpers import cassandra_db
+from .helpers import cassandra_db, listed
 
 pytestmark = cassandra_db
 
@@ -93,12 +93,6 @@ def stored(
 
 
 # --- Reading the pages as staff see them -------------------------------------------------------------
-
-
-def listed(page_html: str) -> list[str]:
-    """The filenames in the results table, top to bottom."""
-    table = page_html.split('id="result_list"', 1)[-1] if 'id="result_list"' in page_html else ""
-    return [html.unescape(name) for name in re.findall(r"</th>\s*<td>([^<>]+)</td>", table)]
 
 
 def next_link(page_html: str) -> str | None:

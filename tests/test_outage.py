@@ -1,5 +1,6 @@
 """Cassandra going down: a clear 503, nothing stored, and recovery without restarting the site."""
 
+import hashlib
 import os
 import signal
 import threading
@@ -8,11 +9,13 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from cassandra.cluster import NoHostAvailable
 from django.test import Client
 
-from classifier import timeline
+from classifier import store, timeline
+from classifier.models import Prediction
 
-from .helpers import cassandra_db, png_bytes
+from .helpers import cassandra_db, listed, png_bytes
 
 pytestmark = cassandra_db
 
@@ -116,3 +119,36 @@ def wait_until(condition, timeout: float = 90) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def test_an_upload_cut_short_before_its_prediction_row_shows_nowhere_and_can_be_sent_again(
+    client, staff_client, test_image_pngs, monkeypatch
+):
+    """The node answering the lookup rows and then failing on the prediction row: the user got a 503,
+    and no page, search or repeat check may show the half of it that was written."""
+    data, _ = test_image_pngs[0]
+    real_execute = store.execute
+
+    def fail_on_the_prediction_row(cql: str, *args, **kwargs):
+        if cql.startswith(f"INSERT INTO {store.table(Prediction)} "):
+            raise NoHostAvailable("node went down", {})
+        return real_execute(cql, *args, **kwargs)
+
+    monkeypatch.setattr(store, "execute", fail_on_the_prediction_row)
+    cut_short = client.post("/api/predictions", {"image": [SimpleUploadedFile("cut-short.png", data, "image/png")]})
+    assert cut_short.status_code == 503
+    monkeypatch.undo()
+
+    assert timeline.latest() == []
+    assert client.get("/api/predictions").json()["predictions"] == []
+    sha256 = hashlib.sha256(data).hexdigest()
+    by_name, by_sha256 = "?q=cut-short&search_by=filename", f"?q={sha256[:8]}&search_by=sha256"
+    for search in (by_name, by_sha256):
+        assert listed(staff_client.get(f"/admin/classifier/prediction/{search}").text) == []
+
+    again = client.post("/api/predictions", {"image": [SimpleUploadedFile("cut-short.png", data, "image/png")]})
+    assert again.status_code == 201
+    assert again.json()["predictions"][0]["repeat"] is False  # classified anew, not "seen before"
+    assert [p.filename for p in timeline.latest()] == ["cut-short.png"]
+    for search in (by_name, by_sha256):
+        assert listed(staff_client.get(f"/admin/classifier/prediction/{search}").text) == ["cut-short.png"]
