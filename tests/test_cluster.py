@@ -13,13 +13,10 @@ It uploads distinct Fashion-MNIST test images through POST /api/predictions, SIG
 first contact point), keeps uploading, restarts node 1, waits until all three are UN, and reads
 every acknowledged upload back through the site (its prediction and its stored model input).
 
-What a crash costs today: the recorder writes an upload's rows in one *logged* batch. A coordinator
-stores the batch log on two other live nodes, and in a three-node cluster those are always both of
-the others, so until its failure detector convicts the dead node (about 10-20 s at the default
-phi_convict_threshold) every batch times out (WriteTimeout, write_type BATCH_LOG) and the site
-answers 503. The batch log that *did* reach the surviving node is replayed later, so such an upload
-may be stored after all. `test_no_upload_is_refused_while_a_node_is_down` states the stronger
-claim and is expected to fail until the recorder stops depending on a two-node batch log.
+What a crash costs: nothing. An upload writes its rows at LOCAL_QUORUM, which two of three replicas
+satisfy, and the driver sends a statement whose connection broke to the next node. (A logged batch,
+as the recorder once used, failed every upload for 10-20 s: its batch log needed both other nodes
+live until the failure detector convicted the dead one.)
 """
 
 from __future__ import annotations
@@ -104,8 +101,8 @@ class Outage:
         window = f"{refused[0].started:.1f}-{refused[-1].started:.1f}s after the kill" if refused else "none"
         return (
             f"uploads: {len(self.before)} before the kill, {len(self.during)} while node 1 was down "
-            f"({len(refused)} refused: {window}; {len(self.stored_though_refused)} of them stored anyway "
-            f"by batch-log replay); {len(self.acknowledged)} acknowledged, "
+            f"({len(refused)} refused: {window}; {len(self.stored_though_refused)} of them stored anyway); "
+            f"{len(self.acknowledged)} acknowledged, "
             f"{sum(status == 200 for status, _ in self.read_back.values())} read back.\n"
             f"states after the kill {self.states_after_kill}, after the restart {self.states_after_restart}\n"
             f"timings: {timings}"
@@ -275,7 +272,7 @@ def outage(cluster, site: Site, fashion_mnist) -> Outage:
         content_type = response.headers.get("Content-Type", "")
         outage.inputs_read_back[prediction_id] = (response.status_code, content_type)
     outage.timings["read back"] = time.monotonic() - phase
-    # A refused upload whose batch log reached a live node is replayed and stored anyway.
+    # A refused upload whose last write reached the replicas but whose answer did not come back is stored.
     filenames = set()
     for day in {item.body["predictions"][0]["created_at"][:10] for item in outage.acknowledged}:
         cursor = None
@@ -345,11 +342,6 @@ def test_every_acknowledged_upload_is_readable_after_the_restart(outage: Outage)
 
 
 @pytest.mark.cluster
-@pytest.mark.xfail(
-    strict=True,
-    reason="the recorder's logged batch needs two live batch-log replicas, which a 3-node cluster "
-    "lacks until the failure detector convicts the killed node (~10-20 s of 503s)",
-)
 def test_no_upload_is_refused_while_a_node_is_down(outage: Outage):
     assert [(item.index, round(item.started, 1), item.status) for item in outage.refused] == []
 
