@@ -1,7 +1,6 @@
 """Answers for requests the views cannot serve: Cassandra down, or an upload far too large."""
 
 import logging
-import threading
 from collections.abc import Callable
 
 from cassandra import OperationTimedOut, RequestExecutionException
@@ -32,22 +31,19 @@ def storage_unavailable(request: HttpRequest) -> HttpResponse:
     )
 
 
-_first_connect = threading.Lock()
-
-
 def connect_once() -> None:
-    """Make the first use of the lazy Cassandra connection one thread at a time.
+    """Wait for the lazy Cassandra connection to be made, by this thread or the one already making it.
 
-    cqlengine marks a lazy connection as set up before it has connected, so a second thread arriving
-    meanwhile finds no cluster ("cluster is not configured") and would answer 500.
+    cqlengine marks a lazy connection as made before it has connected, so a thread arriving meanwhile
+    would find no session and answer 500; the connecting thread holds `lazy_connect_lock` until done.
     """
-    lazy = cqlengine_connection.get_connection("cassandra")
-    if lazy.session is None:
-        with _first_connect:
-            try:
-                lazy.handle_lazy_connect()
-            except CASSANDRA_DOWN:
-                pass  # the view's own query fails the same way and answers 503
+    try:
+        connection = cqlengine_connection.get_connection("cassandra")  # connects, unless under way
+        if connection.session is None:
+            with connection.lazy_connect_lock:
+                connection.handle_lazy_connect()  # connects if the other thread's attempt failed
+    except CASSANDRA_DOWN:
+        pass  # the view's own query fails the same way and answers 503
 
 
 class CassandraUnavailableMiddleware:

@@ -31,3 +31,16 @@ def on_starting(server) -> None:
 
 def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Import the views (matplotlib takes seconds) and load the model before the first request, not
+    during it: otherwise every worker's first requests wait seconds, and the ones queued behind them too."""
+    from django.conf import settings
+    from django.urls import get_resolver
+
+    from mlmodel.predictor import get_predictor
+
+    get_resolver().url_patterns
+    get_predictor(settings.MODEL_DIR)
+
