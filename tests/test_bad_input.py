@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from PIL import Image
 
 from classifier import timeline
+from classifier.recorder import MAX_FILENAME_LENGTH, clean_filename
 
 from .helpers import cassandra_db
 
@@ -104,13 +105,31 @@ def test_odd_but_valid_images_are_classified(client, case):
     assert client.get(response.url).status_code == 200
 
 
-def test_a_500_character_filename_is_stored_shortened(client, test_image_pngs):
+def test_a_500_character_filename_is_stored_shortened_with_its_extension(client, test_image_pngs):
     response = post(client, "a" * 496 + ".png", test_image_pngs[0][0])
 
     assert response.status_code == 302
     [stored] = timeline.latest()
-    assert stored.filename == "a" * 200
+    assert stored.filename == "a" * 196 + ".png"
     assert client.get(response.url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "cleaned"),
+    [
+        ("a" * 496 + ".png", "a" * 196 + ".png"),
+        ("../../" + "é" * 300 + ".jpeg", "é" * 195 + ".jpeg"),
+        ("coat" + " " * 300 + "\x07.webp", "coat.webp"),  # the shortened stem loses its trailing spaces
+        ("a" * 300 + "." + "b" * 40, "a" * 200),  # too long to be an extension
+        ("a" * 300, "a" * 200),
+        ("short.png", "short.png"),
+        ("\x00\x1b", "upload"),
+    ],
+    ids=["extension", "directory", "spaces", "long-suffix", "no-suffix", "short", "nothing-left"],
+)
+def test_clean_filename_keeps_the_extension_within_200_characters(name, cleaned):
+    assert clean_filename(name) == cleaned
+    assert len(clean_filename(name)) <= MAX_FILENAME_LENGTH
 
 
 def test_a_non_utf8_filename_gets_a_clear_400(client, test_image_pngs):
