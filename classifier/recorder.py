@@ -21,6 +21,7 @@ from .models import Prediction
 
 THUMBNAIL_SIZE = (160, 160)
 MAX_FILENAME_LENGTH = 200
+MAX_EXTENSION_LENGTH = 16  # a longer "extension" is just the end of a long name
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,17 @@ class Recorded:
 
 
 def clean_filename(name: str) -> str:
-    """The file's own name without any directory part or control characters, of bounded length."""
+    """The file's own name without any directory part or control characters, at most
+    MAX_FILENAME_LENGTH characters long (a longer one loses the end of its stem, not its extension)."""
     name = unicodedata.normalize("NFC", name)
     name = PureWindowsPath(PurePosixPath(name).name).name
     name = "".join(char for char in name if unicodedata.category(char)[0] != "C").strip()
-    return name[:MAX_FILENAME_LENGTH] or "upload"
+    if len(name) > MAX_FILENAME_LENGTH:  # shorten the stem, so that the name keeps its extension
+        extension = PurePosixPath(name).suffix
+        if len(extension) > MAX_EXTENSION_LENGTH:
+            extension = ""
+        name = name.removesuffix(extension)[: MAX_FILENAME_LENGTH - len(extension)].rstrip() + extension
+    return name or "upload"
 
 
 def thumbnail_jpeg(image: Image.Image) -> bytes:

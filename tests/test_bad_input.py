@@ -7,10 +7,13 @@ import zlib
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from django.urls import reverse
+from django.utils.html import escape
+from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 from PIL import Image
 
 from classifier import timeline
+from classifier.recorder import MAX_FILENAME_LENGTH, clean_filename
 
 from .helpers import cassandra_db
 
@@ -104,30 +107,124 @@ def test_odd_but_valid_images_are_classified(client, case):
     assert client.get(response.url).status_code == 200
 
 
-def test_a_500_character_filename_is_stored_shortened(client, test_image_pngs):
+def test_a_500_character_filename_is_stored_shortened_with_its_extension(client, test_image_pngs):
     response = post(client, "a" * 496 + ".png", test_image_pngs[0][0])
 
     assert response.status_code == 302
     [stored] = timeline.latest()
-    assert stored.filename == "a" * 200
+    assert stored.filename == "a" * 196 + ".png"
     assert client.get(response.url).status_code == 200
 
 
-def test_a_non_utf8_filename_gets_a_clear_400(client, test_image_pngs):
-    # Django's multipart parser drops a part whose headers are not valid UTF-8, so the form sees no file.
+@pytest.mark.parametrize(
+    ("name", "cleaned"),
+    [
+        ("a" * 496 + ".png", "a" * 196 + ".png"),
+        ("../../" + "é" * 300 + ".jpeg", "é" * 195 + ".jpeg"),
+        ("coat" + " " * 300 + "\x07.webp", "coat.webp"),  # the shortened stem loses its trailing spaces
+        ("a" * 300 + "." + "b" * 40, "a" * 200),  # too long to be an extension
+        ("a" * 300, "a" * 200),
+        ("short.png", "short.png"),
+        ("\x00\x1b", "upload"),
+    ],
+    ids=["extension", "directory", "spaces", "long-suffix", "no-suffix", "short", "nothing-left"],
+)
+def test_clean_filename_keeps_the_extension_within_200_characters(name, cleaned):
+    assert clean_filename(name) == cleaned
+    assert len(clean_filename(name)) <= MAX_FILENAME_LENGTH
+
+
+def post_multipart(client, filename_parameter: bytes, data: bytes, api: bool = False):
+    """One file part whose Content-Disposition ends in `filename_parameter`, sent byte for byte."""
     boundary = "fuzzboundary"
+    field = "image" if api else "images"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="images"; filename="'.encode()
-        + b"caf\xe9 \xff\xfe.png"
-        + b'"\r\nContent-Type: image/png\r\n\r\n'
-        + test_image_pngs[1][0]
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '.encode()
+        + filename_parameter
+        + b"\r\nContent-Type: image/png\r\n\r\n"
+        + data
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    response = client.generic("POST", "/", body, content_type=f"multipart/form-data; boundary={boundary}")
+    content_type = f"multipart/form-data; boundary={boundary}"
+    return client.generic("POST", "/api/predictions" if api else "/", body, content_type=content_type)
+
+
+NON_UTF8_FILENAMES = {
+    # latin-1 bytes and bytes that are never UTF-8, around HTML
+    "quoted": (
+        b'filename="<b onmouseover=alert(1)>caf\xe9 \xff\xfe.png"',
+        "<b onmouseover=alert(1)>caf\ufffd \ufffd\ufffd.png",
+    ),
+    "only undecodable bytes": (b'filename="\x80\xff"', "\ufffd\ufffd"),
+    # RFC 2231: percent-encoded bytes that are not UTF-8 (Django decodes these itself)
+    "filename* percent-encoded": (b"filename*=UTF-8''caf%E9%FF.png", "caf\ufffd\ufffd.png"),
+    # RFC 2231 forbids raw non-ASCII there: Python's email package turns the repaired "caf<U+FFFD>.png"
+    # into the escape text "caf\\ufffd.png", and Django strips up to the backslash as a directory.
+    "filename* raw bytes": (b"filename*=UTF-8''caf\xe9.png", "ufffd.png"),
+    # Each byte grows to three once replaced: the header must still fit Django's header limit.
+    "900 undecodable bytes": (b'filename="' + b"\xff" * 900 + b'.png"', "\ufffd" * 196 + ".png"),
+}
+
+
+@pytest.mark.parametrize("api", [False, True], ids=["form", "api"])
+@pytest.mark.parametrize("case", list(NON_UTF8_FILENAMES))
+def test_a_non_utf8_filename_is_classified_and_stored_safely(staff_client, test_image_pngs, case, api):
+    filename_parameter, stored_as = NON_UTF8_FILENAMES[case]
+    response = post_multipart(staff_client, filename_parameter, test_image_pngs[1][0], api=api)
+
+    if api:
+        assert response.status_code == 201, response.content
+        [item] = response.json()["predictions"]
+        assert item["filename"] == stored_as
+        result_url = item["url"]
+    else:
+        assert response.status_code == 302, response.content
+        result_url = response.url
+    [stored] = timeline.latest()
+    assert stored.filename == stored_as
+    assert timeline.images_of(stored.id) is not None
+
+    shown = escape(stored_as)
+    pages = [
+        staff_client.get(result_url),
+        staff_client.get("/"),
+        staff_client.get("/admin/classifier/prediction/"),
+        staff_client.get(reverse("admin:classifier_prediction_change", args=[stored.id])),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        assert shown in page.text
+        assert "<b onmouseover" not in page.text
+
+
+@pytest.mark.parametrize("api", [False, True], ids=["form", "api"])
+@pytest.mark.parametrize(
+    "filename_parameter",
+    [
+        b"filename*=x-unknown''caf%E9.png",  # Django refuses an unknown RFC 2231 charset, and so the part
+        b'filename="' + b"\xff" * 1100 + b'.png"',  # over Django's 1,024-byte limit for a part's headers
+    ],
+    ids=["unknown-charset", "headers-too-long"],
+)
+def test_filename_headers_django_refuses_get_a_400(client, test_image_pngs, filename_parameter, api):
+    response = post_multipart(client, filename_parameter, test_image_pngs[1][0], api=api)
 
     assert response.status_code == 400
-    assert "Choose at least one image" in response.text
     assert timeline.latest() == []
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.binary(min_size=1, max_size=300), api=st.booleans())
+@example(name=b"\r\n\r\n", api=False)
+@example(name=b"\r\n\r\n", api=True)
+def test_fuzzed_filename_bytes_never_crash_the_site(client, name, api):
+    # CR LF in the name ends the part's headers early, so the rest of them becomes the file: 415.
+    response = post_multipart(client, b'filename="' + name + b'"', encode(garment(), "PNG"), api=api)
+
+    assert response.status_code in ((201, 400) if api else (302, 400, 415)), response.status_code
+    if response.status_code in (201, 302):
+        url = response.json()["predictions"][0]["url"] if api else response.url
+        assert client.get(url).status_code == 200
 
 
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
