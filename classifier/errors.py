@@ -1,5 +1,10 @@
+"""Error answers in the site's own shape: JSON `{"error": {"code", "message"}}` for the API and JSON
+clients, the site's error page for people. Also Django's handler400/404/500 (see fashionsite/urls.py),
+so that errors Django raises itself, such as an unparseable upload or an unknown address, look the same."""
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -11,3 +16,20 @@ def error_response(request: HttpRequest, status: int, code: str, message: str) -
     if wants_json(request):
         return JsonResponse({"error": {"code": code, "message": message}}, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return error_response(
+        request, 400, "bad_request", "The request could not be read: its form data or upload is malformed."
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return error_response(request, 404, "not_found", "There is nothing at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if wants_json(request):
+        message = "Something went wrong on our side; the request was not completed."
+        return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
+    return defaults.server_error(request)  # renders nothing that could fail again

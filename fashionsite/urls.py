@@ -8,3 +8,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("classifier.urls")),
 ]
+
+handler400 = "classifier.errors.bad_request"
+handler404 = "classifier.errors.not_found"
+handler500 = "classifier.errors.server_error"

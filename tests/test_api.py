@@ -68,7 +68,18 @@ def test_missing_field_too_large_and_not_found_use_the_error_shape(client, setti
 
     unknown = client.get(f"/api/predictions/{uuid.uuid1()}")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
-    assert client.get("/api/predictions/not-a-uuid").status_code in (400, 404)
+    not_an_id = client.get("/api/predictions/not-a-uuid")
+    assert not_an_id.status_code in (400, 404) and not_an_id.json()["error"]["message"]
+
+
+def test_unknown_addresses_answer_404_in_the_error_shape(client):
+    api = client.get("/api/no-such-thing")
+    assert api.status_code == 404
+    assert api.json() == {"error": {"code": "not_found", "message": "There is nothing at this address."}}
+
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert "There is nothing at this address." in page.text and "Back to the upload form" in page.text
 
 
 def test_same_image_again_returns_the_stored_prediction_as_a_repeat(client, test_image_pngs):

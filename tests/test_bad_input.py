@@ -210,6 +210,10 @@ def test_filename_headers_django_refuses_get_a_400(client, test_image_pngs, file
     response = post_multipart(client, filename_parameter, test_image_pngs[1][0], api=api)
 
     assert response.status_code == 400
+    if api:
+        assert response.json()["error"]["message"]
+    else:
+        assert "Back to the upload form" in response.text or "Choose at least one image" in response.text
     assert timeline.latest() == []
 
 
