@@ -4,7 +4,9 @@ Sends `--count` uploads (distinct Fashion-MNIST test images, so none is answered
 POST /api/predictions from `--concurrency` keep-alive connections, and prints throughput, p50/p99
 latency, errors by status, and the rows stored versus acknowledged (read back through the API).
 As a baseline measured in the same run it first loads GET /healthz the same way: the ratio shows
-how much of the server's plain request capacity an upload costs.
+how much of the server's plain request capacity an upload costs. With the server on this machine
+(as `make run` starts it), it also prints the CPU time each upload cost the gunicorn workers, the
+Cassandra node and this client, read from /proc: on a machine with few cores, where it all goes.
 
     make run                                    # the production setup: gunicorn, DEBUG off
     .venv/bin/python bench/load.py --count 10000 --concurrency 32
@@ -47,6 +49,26 @@ def png(pixels, run_id: str) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+def cpu_seconds_by_process_kind() -> Counter[str]:
+    """CPU time so far of this machine's gunicorn workers and Cassandra nodes, and of this process."""
+    used: Counter[str] = Counter()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        kind = (
+            "this client" if int(stat.parent.name) == os.getpid()
+            else "gunicorn" if b"gunicorn" in command
+            else "Cassandra" if b"CassandraDaemon" in command
+            else None
+        )  # fmt: skip
+        if kind:
+            used[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return used
 
 
 class Run:
@@ -154,8 +176,16 @@ def main() -> None:
     baseline = Run(args.url, [("GET", "/healthz", None)] * args.count, args.concurrency)
     baseline_throughput = summary("baseline GET /healthz", baseline, baseline.execute())
     load = Run(args.url, uploads, args.concurrency)
+    cpu_before = cpu_seconds_by_process_kind()
     upload_throughput = summary("POST /api/predictions", load, load.execute())
+    cpu_used = cpu_seconds_by_process_kind() - cpu_before
     print(f"uploads run at {upload_throughput / baseline_throughput:.2f}x the /healthz request rate")
+    if cpu_used:
+        print(
+            "CPU per upload: "
+            + ", ".join(f"{kind} {seconds / args.count * 1000:.2f} ms" for kind, seconds in sorted(cpu_used.items()))
+            + f" (this machine has {os.cpu_count()} cores)"
+        )
     readable = readable_count(args.url, load.acknowledged)
     stored = stored_count(args.url, f"load-{run_id}-")
     verdict = "OK" if stored == readable == len(load.acknowledged) else "MISMATCH"
