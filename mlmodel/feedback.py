@@ -128,12 +128,12 @@ def _baseline(
         return None, None
     predictor = Predictor.load(version, model_dir)
     return version, Accuracy(
-        test=_served_accuracy(predictor, dataset.x_test, dataset.y_test),
-        corrected=_served_accuracy(predictor, corrected.images, corrected.labels),
+        test=served_accuracy(predictor, dataset.x_test, dataset.y_test),
+        corrected=served_accuracy(predictor, corrected.images, corrected.labels),
     )
 
 
-def _served_accuracy(predictor: Predictor, images: np.ndarray, labels: np.ndarray) -> float:
+def served_accuracy(predictor: Predictor, images: np.ndarray, labels: np.ndarray) -> float:
     # In slices: the interpreter sizes every layer's tensors for the whole batch it is given.
     predicted = [
         found.label_index
