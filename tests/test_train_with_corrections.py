@@ -8,12 +8,15 @@ labels and wrong on the changed ones.
 
 import io
 import json
+import re
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cassandra import InvalidRequest
+from cassandra.cluster import NoHostAvailable
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -25,6 +28,7 @@ from classifier import corrections, timeline
 from classifier.models import Prediction
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
+from mlmodel.management.commands import train_model as train_model_command
 from mlmodel.preprocessing import open_image, to_model_input
 
 from .helpers import cassandra_db, png_bytes
@@ -214,3 +218,19 @@ def test_corrections_that_are_all_test_images_are_refused(staff_client, fashion_
     with pytest.raises(CommandError, match="identical to Fashion-MNIST test images"):
         call_command("train_model", *arguments, verbosity=0)
     assert artifacts.list_versions(model_dir) == versions
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (NoHostAvailable("Unable to connect to any servers", {}), "Cannot read the corrections from Cassandra"),
+        (InvalidRequest("Cannot execute this query"), "run `manage.py sync_schema`"),
+    ],
+)
+def test_cassandra_down_or_index_missing_is_a_clear_command_error(failure, message, model_dir, monkeypatch):
+    def failing():
+        raise failure
+
+    monkeypatch.setattr(train_model_command, "corrected_examples", failing)
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("train_model", "--include-corrections", "--model-dir", str(model_dir), verbosity=0)
