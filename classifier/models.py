@@ -33,6 +33,15 @@ ALLOW FILTERING and none scans the table; `classifier/store.py` runs them as pre
 - The same file seen before by the active model (repeat uploads): `prediction_by_sha256`, partition:
   the full SHA-256.
 - One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`.
+- Every prediction staff corrected, across all days (`train_model --include-corrections`, see
+  `classifier/corrections.py`): an SAI index on `prediction(corrected_label)`, one query per class,
+  `WHERE corrected_label = ?`. The one query here without a partition key: each node answers it from
+  its index, which holds only the corrected rows (SAI skips null values, so uploads cost it nothing).
+  The index rather than a lookup table of corrections: clearing a correction and deleting a
+  prediction keep it right by themselves. `store.correct` is a lightweight transaction (`IF EXISTS`:
+  a correction must not bring back a deleted prediction), and a conditional update cannot share a
+  batch with another table's row, so a lookup row would be written apart and could outlive its
+  prediction.
 
 The lookup tables carry the label, model version and confidence (which never change), so filters
 combined with a search are applied while their slice streams by, and only the page's rows are then

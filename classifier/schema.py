@@ -22,11 +22,13 @@ from . import store
 from .models import Prediction, PredictionHour
 
 # (index name, table model, column): every filter of the admin's browse, combined with the
-# (day, hour) partition key, is answered by these.
+# (day, hour) partition key, is answered by these. The one on corrected_label answers "which
+# predictions did staff correct" across all partitions (train_model --include-corrections).
 INDEXES = [
     ("prediction_label_sai", Prediction, "label"),
     ("prediction_model_version_sai", Prediction, "model_version"),
     ("prediction_confidence_sai", Prediction, "confidence"),
+    ("prediction_corrected_label_sai", Prediction, "corrected_label"),
 ]
 
 

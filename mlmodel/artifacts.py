@@ -60,6 +60,7 @@ def publish(
         **dataclasses.asdict(result.config),
         "precision": result.precision,
         "wall_time_s": round(result.wall_time_s, 1),
+        "corrected_images_trained_on": result.extra_examples,  # train_model --include-corrections
         "keras_version": package_version("keras"),
         "class_names": list(CLASS_NAMES),
     }

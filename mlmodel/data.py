@@ -1,4 +1,4 @@
-"""Loading Fashion-MNIST from its four original IDX gzip files."""
+"""Loading Fashion-MNIST from its four original IDX gzip files; labelled images from elsewhere."""
 
 import gzip
 import hashlib
@@ -38,6 +38,36 @@ class Dataset:
             digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
             digest.update(array.tobytes())
         return digest.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledImages:
+    """Labelled images from outside Fashion-MNIST (corrected uploads): uint8 (n, 28, 28), light on
+    black as the model sees them, uint8 labels (n,), and where each came from (e.g. a prediction id)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != np.uint8 or self.images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+            found = f"{self.images.dtype} {self.images.shape}"
+            raise ValueError(f"images are {found}, expected uint8 (n, 28, 28)")
+        if self.labels.dtype != np.uint8 or self.labels.shape != (len(self.images),):
+            raise ValueError(f"{len(self.images)} images but labels {self.labels.dtype} {self.labels.shape}")
+        if self.labels.size and self.labels.max() >= _NUM_CLASSES:
+            raise ValueError(f"label {self.labels.max()} is outside 0..9")
+        if self.sources and len(self.sources) != len(self.images):
+            raise ValueError(f"{len(self.images)} images but {len(self.sources)} sources")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, chosen: np.ndarray) -> "LabelledImages":
+        """The examples picked by a boolean mask or an index array."""
+        indices = np.arange(len(self))[chosen]
+        sources = tuple(self.sources[i] for i in indices) if self.sources else ()
+        return LabelledImages(self.images[indices], self.labels[indices], sources)
 
 
 def load_fashion_mnist(data_dir: Path | str | None = None) -> Dataset:

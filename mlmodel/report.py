@@ -15,6 +15,7 @@ from mlmodel.classes import CLASS_NAMES
 
 if TYPE_CHECKING:
     # Only for the annotation: reading a report must not load TensorFlow.
+    from mlmodel.feedback import FeedbackReport
     from mlmodel.training import TrainingResult
 
 REPORT_FILE = "report.json"
@@ -32,6 +33,8 @@ def write_report(result: TrainingResult, directory: Path) -> None:
         "config": asdict(result.config),
         "history": result.history,
     }
+    if result.feedback is not None:
+        report["corrections"] = result.feedback.as_dict()
     (directory / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     _confusion_matrix_figure(result.test.confusion).savefig(directory / CONFUSION_MATRIX_FILE, dpi=100)
     _training_curves_figure(result.history).savefig(directory / TRAINING_CURVES_FILE, dpi=100)
@@ -52,7 +55,41 @@ def summary(result: TrainingResult) -> str:
     ]
     for name, precision, recall in zip(CLASS_NAMES, test.precision, test.recall):
         lines.append(f"  {name:<14} {precision:>9.4f} {recall:>7.4f}")
+    if result.feedback is not None:
+        lines += feedback_summary(result.feedback)
     return "\n".join(lines)
+
+
+def feedback_summary(feedback: FeedbackReport) -> list[str]:
+    """How many corrected images were used, and accuracy before and after on both sets."""
+    lines = [
+        f"  corrections    {feedback.trained_on} corrected images used in training "
+        f"(x{feedback.repeats}), of {feedback.found} found",
+    ]
+    if feedback.like_test_images:
+        lines.append(
+            f"                 {feedback.like_test_images} left out: identical to Fashion-MNIST test images"
+        )
+    after = feedback.after
+    if feedback.before is None:
+        lines.append("  accuracy       no model was active before this run; this run's:")
+        lines.append(f"    test set          {after.test:.4f}")
+        lines.append(f"    corrected images  {after.corrected:.4f} (trained on them)")
+        return lines
+    before = feedback.before
+    lines += [
+        f"  accuracy       before (active {feedback.baseline_version}) -> after",
+        f"    test set          {before.test:.4f} -> {after.test:.4f} ({_points(after.test - before.test)})",
+        (
+            f"    corrected images  {before.corrected:.4f} -> {after.corrected:.4f} "
+            f"({_points(after.corrected - before.corrected)}; the new model trained on them)"
+        ),
+    ]
+    return lines
+
+
+def _points(change: float) -> str:
+    return f"{change * 100:+.2f} points"
 
 
 def _confusion_matrix_figure(confusion: np.ndarray) -> Figure:

@@ -1,9 +1,12 @@
 """Training the network on Fashion-MNIST, calibrating it and measuring it on the test set."""
 
+from __future__ import annotations
+
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -11,12 +14,18 @@ import tensorflow as tf
 from keras import layers
 
 from mlmodel.classes import CLASS_NAMES
-from mlmodel.data import Dataset
+from mlmodel.data import Dataset, LabelledImages
 from mlmodel.evaluation import Evaluation, evaluate, fit_temperature
 from mlmodel.network import build_model
 
+if TYPE_CHECKING:
+    from mlmodel.feedback import FeedbackReport
+
 # Of the steps of a run, the share spent warming the learning rate up to its peak.
 _WARMUP_SHARE = 0.1
+# Extra examples (corrected uploads) are oversampled: see extra_repeats().
+EXTRA_REPEATS = 5
+EXTRA_MAX_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,9 @@ class TrainingResult:
     test: Evaluation
     history: dict[str, list[float]]
     wall_time_s: float
+    extra_examples: int = 0  # extra labelled images added to the training split
+    extra_repeats: int = 0  # copies of each in it
+    feedback: FeedbackReport | None = None  # set by mlmodel.feedback: corrections and accuracy before/after
 
     @property
     def test_accuracy(self) -> float:
@@ -65,11 +77,21 @@ class TrainingResult:
         return self.test.temperature
 
 
-def train(config: TrainingConfig, dataset: Dataset, *, verbose: int = 1) -> TrainingResult:
-    """Build, compile and fit the network, fit its temperature, then evaluate it on the whole test set."""
+def train(
+    config: TrainingConfig, dataset: Dataset, *, extra: LabelledImages | None = None, verbose: int = 1
+) -> TrainingResult:
+    """Build, compile and fit the network, fit its temperature, then evaluate it on the whole test set.
+
+    `extra` examples join the training split only (oversampled, see extra_repeats()); validation,
+    temperature and test figures stay pure Fashion-MNIST, comparable with runs without them.
+    """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), (x_val, y_val) = _split(config, dataset)
+    repeats = extra_repeats(len(extra), len(x_train)) if extra is not None else 0
+    if repeats:
+        x_train = np.concatenate([x_train, *[extra.images] * repeats])
+        y_train = np.concatenate([y_train, *[extra.labels] * repeats])
     precision = resolve_precision(config.precision)
 
     model = _build_model(precision)
@@ -98,8 +120,8 @@ def train(config: TrainingConfig, dataset: Dataset, *, verbose: int = 1) -> Trai
     # weights themselves are float32 whatever the training precision.
     served = build_model()
     served.set_weights(model.get_weights())
-    temperature = fit_temperature(_logits(served, x_val), y_val)
-    test = evaluate(_logits(served, dataset.x_test), dataset.y_test, temperature)
+    temperature = fit_temperature(model_logits(served, x_val), y_val)
+    test = evaluate(model_logits(served, dataset.x_test), dataset.y_test, temperature)
     return TrainingResult(
         model=served,
         config=config,
@@ -107,7 +129,26 @@ def train(config: TrainingConfig, dataset: Dataset, *, verbose: int = 1) -> Trai
         test=test,
         history={name: [float(value) for value in values] for name, values in history.history.items()},
         wall_time_s=time.perf_counter() - started,
+        extra_examples=len(extra) if repeats else 0,
+        extra_repeats=repeats,
     )
+
+
+def extra_repeats(extra_count: int, train_count: int) -> int:
+    """How many copies of each extra example join `train_count` Fashion-MNIST training images.
+
+    Corrected uploads are few (dozens or hundreds against up to 54,000 images) but are the very
+    inputs the site gets wrong, so each goes in EXTRA_REPEATS (5) times: enough to be learnt in a
+    few epochs, where a single copy would barely move the weights. Copies rather than a larger
+    loss weight because each copy is augmented afresh (shifted, flipped), so the network sees five
+    variants instead of one image with a five-fold gradient. Capped so that the copies stay within
+    EXTRA_MAX_SHARE (10%) of the Fashion-MNIST images: staff labels can be wrong, and a few
+    hundred images must not pull the model away from the data its test accuracy is measured on.
+    Every example goes in at least once.
+    """
+    if extra_count == 0:
+        return 0
+    return max(1, min(EXTRA_REPEATS, int(EXTRA_MAX_SHARE * train_count / extra_count)))
 
 
 def resolve_precision(precision: str) -> str:
@@ -177,5 +218,6 @@ def _batches(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
+def model_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The model's logits (n, 10) for uint8 images (n, 28, 28)."""
     return model.predict(images.astype(np.float32)[..., np.newaxis], batch_size=1000, verbose=0)

@@ -68,6 +68,25 @@ def test_image_pngs(fashion_mnist) -> list[tuple[bytes, int]]:
 
 
 @pytest.fixture
+def cql_sent(monkeypatch) -> list[str]:
+    """Every CQL statement the driver sends during the test."""
+    from cassandra.cluster import Session
+    from cassandra.query import BoundStatement
+
+    sent: list[str] = []
+    original = Session._create_response_future
+
+    def recording(self, query, *args, **kwargs):
+        sent.append(
+            query.prepared_statement.query_string if isinstance(query, BoundStatement) else str(query)
+        )
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "_create_response_future", recording)
+    return sent
+
+
+@pytest.fixture
 def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("staff", "staff@example.com", "correct horse battery")
     client.force_login(user)

@@ -17,8 +17,6 @@ import re
 from pathlib import Path
 
 import pytest
-from cassandra.cluster import Session
-from cassandra.query import BoundStatement
 from cassandra.util import uuid_from_time
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
@@ -126,22 +124,6 @@ def sidebar_selection(page_html: str) -> list[str]:
 @pytest.fixture
 def small_pages(monkeypatch):
     monkeypatch.setattr(prediction_admin, "PAGE_SIZE", 3)
-
-
-@pytest.fixture
-def cql_sent(monkeypatch) -> list[str]:
-    """Every CQL statement the driver sends during the test."""
-    sent: list[str] = []
-    original = Session._create_response_future
-
-    def recording(self, query, *args, **kwargs):
-        sent.append(
-            query.prepared_statement.query_string if isinstance(query, BoundStatement) else str(query)
-        )
-        return original(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(Session, "_create_response_future", recording)
-    return sent
 
 
 @pytest.fixture

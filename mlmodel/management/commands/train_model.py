@@ -1,16 +1,29 @@
-"""`python manage.py train_model`: train the network, publish it as a new version, activate it."""
+"""`python manage.py train_model`: train the network, publish it as a new version, activate it.
+
+With `--include-corrections` the staff-corrected uploads stored in Cassandra join the training data
+(classifier/corrections.py reads them, mlmodel/feedback.py trains on them), and the report compares
+the new model with the one active before. When there are no corrections the command stops before
+training and says so: the run asked for would be no different from one without the flag, and a
+model published as "trained with corrections" that has none would mislead.
+"""
 
 import dataclasses
 import time
 from pathlib import Path
 
+from cassandra import InvalidRequest
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from classifier.corrections import corrected_examples
+from classifier.middleware import CASSANDRA_DOWN
 from mlmodel import artifacts
-from mlmodel.data import load_fashion_mnist
+from mlmodel.data import LabelledImages, load_fashion_mnist
+from mlmodel.feedback import NoUsableCorrections, train_with_corrections
 from mlmodel.report import summary
 from mlmodel.training import PROFILES, train
+
+NEXT_STEP = "Correct labels in the admin first, or train without --include-corrections."
 
 
 class Command(BaseCommand):
@@ -46,6 +59,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--model-dir", type=Path, help="where versions go (default: settings.MODEL_DIR)")
         parser.add_argument("--no-activate", action="store_true", help="publish without making it active")
+        parser.add_argument(
+            "--include-corrections",
+            action="store_true",
+            help="add the 28x28 inputs of the predictions staff corrected (read from Cassandra) to the "
+            "training data; the report compares accuracy with the active model's",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
@@ -61,12 +80,20 @@ class Command(BaseCommand):
         data_dir = options["data_dir"] or getattr(settings, "FASHION_MNIST_DIR", None)
         model_dir = Path(options["model_dir"] or getattr(settings, "MODEL_DIR", artifacts.DEFAULT_MODEL_DIR))
 
+        corrected = self._corrected_examples() if options["include_corrections"] else None
         try:
             dataset = load_fashion_mnist(data_dir)
         except (FileNotFoundError, ValueError) as error:
             raise CommandError(f"Cannot load Fashion-MNIST: {error}") from error
 
-        result = train(config, dataset, verbose=1 if options["verbosity"] >= 1 else 0)
+        verbose = 1 if options["verbosity"] >= 1 else 0
+        if corrected is None:
+            result = train(config, dataset, verbose=verbose)
+        else:
+            try:
+                result = train_with_corrections(config, dataset, corrected, model_dir, verbose=verbose)
+            except NoUsableCorrections as error:
+                raise CommandError(f"{error} {NEXT_STEP}") from error
         activate = not options["no_activate"]
         version = artifacts.publish(result, dataset.fingerprint(), model_dir, activate=activate)
 
@@ -81,3 +108,18 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+    def _corrected_examples(self) -> LabelledImages:
+        try:
+            corrected = corrected_examples()
+        except InvalidRequest as error:
+            raise CommandError(
+                f"Cassandra cannot list corrected predictions ({error}); run `manage.py sync_schema` "
+                "to create the index on corrected_label."
+            ) from error
+        except CASSANDRA_DOWN as error:
+            raise CommandError(f"Cannot read the corrections from Cassandra: {error}") from error
+        if len(corrected) == 0:
+            raise CommandError(f"--include-corrections: no corrected predictions were found. {NEXT_STEP}")
+        self.stdout.write(f"Found {len(corrected)} corrected images to add to the training data.")
+        return corrected

@@ -1,0 +1,207 @@
+"""Training with corrected uploads, measured end to end in a throwaway keyspace.
+
+    .venv/bin/python -m bench.corrections [--renders 2000] [--corrections 40] [--profile quick]
+
+1. Renders Fashion-MNIST *training* images (never test images) as product photos
+   (bench.product_photos.render) and records them as uploads in the keyspace `bench_corrections`
+   on the test node (TEST_CASSANDRA_PORT, default 9142; started here if it is not running):
+   classified by the active model and stored by the site's own code (classifier.recorder).
+2. Corrects the first `--corrections` uploads the active model got wrong to their true label
+   (store.correct, as the admin does) and keeps the next ones it got wrong, uncorrected, as
+   "unseen mistakes" of the same kind.
+3. Runs `train_model --include-corrections --profile <profile> --no-activate` into a temporary model
+   directory holding a copy of the active version (the baseline), then the same run without the
+   flag (unless --skip-plain-run), so what the corrections changed can be told from what the
+   profile changed.
+4. Prints the command's report, then the three models' accuracy on the test set, on the corrected
+   uploads and on the unseen mistakes; drops the keyspace.
+
+Never touches the development node (9042) or keyspace (`fashionsite`), nor the shipped models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ["DJANGO_SETTINGS_MODULE"] = "fashionsite.test_settings"
+os.environ["SQLITE_PATH"] = ":memory:"  # nothing here needs the SQLite database
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+django.setup()
+
+from cassandra.cqlengine import management  # noqa: E402
+from cassandra.cqlengine.models import Model as CqlModel  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django_cassandra_engine.models import DjangoCassandraModel  # noqa: E402
+
+from bench.product_photos import KINDS, render  # noqa: E402
+from cassandra_node import LocalNode  # noqa: E402
+from classifier import corrections, schema, store  # noqa: E402
+from classifier.models import Prediction, PredictionImages  # noqa: E402
+from classifier.recorder import Upload, classify_and_record  # noqa: E402
+from mlmodel import artifacts  # noqa: E402
+from mlmodel.classes import CLASS_NAMES  # noqa: E402
+from mlmodel.data import load_fashion_mnist  # noqa: E402
+from mlmodel.feedback import served_accuracy  # noqa: E402
+from mlmodel.predictor import Predictor  # noqa: E402
+from mlmodel.preprocessing import open_image  # noqa: E402
+
+KEYSPACE = "bench_corrections"
+UPLOAD_BATCH = 50
+
+
+def cql_models():
+    from django.db import connections
+
+    return [
+        model for models in connections["cassandra"].introspection.cql_models.values() for model in models
+    ]
+
+
+def create_bench_keyspace() -> None:
+    """Point every model at the bench keyspace and create its tables and indexes."""
+    assert settings.CASSANDRA_PORT != 9042 and settings.DATABASES["cassandra"]["NAME"] != "fashionsite"
+    for model in cql_models():
+        model.__keyspace__ = KEYSPACE
+    assert Prediction._get_keyspace() == KEYSPACE
+    management.create_keyspace_simple(KEYSPACE, 1, connections=["cassandra"])
+    management.Model = (CqlModel, DjangoCassandraModel)  # as sync_cassandra does, for Django models
+    for model in cql_models():
+        management.sync_table(model, keyspaces=[KEYSPACE], connections=["cassandra"])
+    schema.ensure_indexes()
+
+
+def record_renders(dataset, count: int, seed: int) -> list[tuple]:
+    """Upload `count` product-photo renders of training images; (prediction, true label) of each."""
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(dataset.x_train), size=count, replace=False)
+    recorded = []
+    for start in range(0, count, UPLOAD_BATCH):
+        uploads, truths = [], []
+        for n, index in enumerate(chosen[start : start + UPLOAD_BATCH], start):
+            data = render(dataset.x_train[index], KINDS[n % len(KINDS)], rng)
+            image = open_image(data)
+            uploads.append(Upload(f"render-{index}.{image.format.lower()}", data, image, image.format))
+            truths.append(int(dataset.y_train[index]))
+        for result, truth in zip(classify_and_record(uploads), truths):
+            if not result.repeat:
+                recorded.append((result.prediction, truth))
+    return recorded
+
+
+def stored_inputs(predictions: list[Prediction]) -> np.ndarray:
+    """The 28x28 model inputs stored with these predictions."""
+    cql = f"SELECT model_input_png FROM {store.table(PredictionImages)} WHERE id = ?"
+    rows = [store.execute(cql, (prediction.id,)).one() for prediction in predictions]
+    return np.stack([corrections.model_input_pixels(row["model_input_png"]) for row in rows])
+
+
+def train(model_dir: Path, data_dir: str | None, profile: str, *extra: str) -> str:
+    before = {entry["version"] for entry in artifacts.list_versions(model_dir)}
+    arguments = ["--profile", profile, "--no-activate", "--model-dir", str(model_dir), *extra]
+    if data_dir:
+        arguments += ["--data-dir", data_dir]
+    out = io.StringIO()
+    call_command("train_model", *arguments, stdout=out, verbosity=0)
+    print(out.getvalue())
+    (version,) = {entry["version"] for entry in artifacts.list_versions(model_dir)} - before
+    return version
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--renders", type=int, default=2000, help="training images uploaded as photos")
+    parser.add_argument("--corrections", type=int, default=40, help="mistakes corrected by staff")
+    parser.add_argument("--profile", default="quick", help="train_model profile (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--skip-plain-run",
+        action="store_true",
+        help="skip the run without corrections (with --profile default it repeats the shipped model's run)",
+    )
+    parser.add_argument("--keep-node", action="store_true", help="leave the node running if started here")
+    args = parser.parse_args()
+
+    node = LocalNode(
+        settings.CASSANDRA_DATA_DIR,
+        native_port=settings.CASSANDRA_PORT,
+        storage_port=settings.CASSANDRA_STORAGE_PORT,
+        cluster_name="fashionsite-test",
+        test_mode=True,
+    )
+    started_here = node.start()
+    data_dir = settings.FASHION_MNIST_DIR
+    dataset = load_fashion_mnist(data_dir)
+    baseline = artifacts.active_version(settings.MODEL_DIR)
+    work = Path(tempfile.mkdtemp(prefix="bench-corrections-"))
+    try:
+        create_bench_keyspace()
+        started = time.perf_counter()
+        recorded = record_renders(dataset, args.renders, args.seed)
+        mistakes = [(prediction, truth) for prediction, truth in recorded if prediction.label_index != truth]
+        corrected, unseen = mistakes[: args.corrections], mistakes[args.corrections :]
+        now = datetime.datetime.now(datetime.timezone.utc)
+        for prediction, truth in corrected:
+            store.correct(prediction.id, CLASS_NAMES[truth], "bench", now)
+        print(
+            f"{len(recorded)} renders of training images uploaded in {time.perf_counter() - started:.0f} s; "
+            f"the active model {baseline} got {len(mistakes)} wrong "
+            f"({1 - len(mistakes) / len(recorded):.2%} right): {len(corrected)} corrected, "
+            f"{len(unseen)} kept as unseen mistakes\n"
+        )
+
+        model_dir = work / "models"
+        shutil.copytree(Path(settings.MODEL_DIR) / baseline, model_dir / baseline)
+        artifacts.activate(baseline, model_dir)
+        started = time.perf_counter()
+        with_corrections = train(model_dir, data_dir, args.profile, "--include-corrections")
+        print(f"(with corrections: {time.perf_counter() - started:.0f} s)\n")
+        runs = [
+            (f"active before ({baseline})", baseline),
+            (f"{args.profile} + corrections ({with_corrections})", with_corrections),
+        ]
+        if not args.skip_plain_run:
+            started = time.perf_counter()
+            without = train(model_dir, data_dir, args.profile)
+            print(f"(without: {time.perf_counter() - started:.0f} s)\n")
+            runs.append((f"{args.profile}, no corrections ({without})", without))
+
+        sets = {
+            "test set": (dataset.x_test, dataset.y_test),
+            "corrected uploads": (
+                stored_inputs([p for p, _ in corrected]), np.array([t for _, t in corrected])
+            ),
+            "unseen mistakes": (stored_inputs([p for p, _ in unseen]), np.array([t for _, t in unseen])),
+        }
+        print(f"{'model':<44}" + "".join(f"{name:>20}" for name in sets))
+        for name, version in runs:
+            predictor = Predictor.load(version, model_dir)
+            figures = [served_accuracy(predictor, *labelled) for labelled in sets.values()]
+            print(f"{name:<44}" + "".join(f"{figure:>20.2%}" for figure in figures))
+        print(f"\nload average {os.getloadavg()[0]:.1f}")
+    finally:
+        store.session().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
+        shutil.rmtree(work, ignore_errors=True)
+        if started_here and not args.keep_node:
+            node.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
