@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 from django.urls import reverse
 from PIL import Image
 
@@ -178,6 +179,11 @@ def test_train_model_with_corrections_reports_what_it_used_and_how_accuracy_chan
     assert (used["found"], used["trained_on"], used["left_out_identical_to_test_images"]) == (4, 3, 1)
     assert used["repeats"] == 5
     assert artifacts.read_metadata(new, model_dir)["corrected_images_trained_on"] == 3
+    with override_settings(MODEL_DIR=model_dir):
+        versions_page = staff_client.get(reverse("admin:classifier_prediction_model_versions")).text
+    new_row = versions_page.split(f'id="version-{new}"', 1)[1].split("</tr>", 1)[0]
+    assert "with 3 corrected uploads" in new_row
+    assert "corrected upload" not in versions_page.split(f'id="version-{baseline}"', 1)[1].split("</tr>", 1)[0]
 
     before, after = used["accuracy_before"], used["accuracy_after"]
     assert used["baseline_version"] == baseline
