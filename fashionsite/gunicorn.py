@@ -4,6 +4,7 @@ No preload_app: the Cassandra driver's sessions must not cross a fork, so every 
 site and connects by itself. Workers: WEB_CONCURRENCY (gunicorn's own variable), default 2.
 """
 
+import importlib.util
 import os
 import shutil
 
@@ -18,8 +19,10 @@ keepalive = 5
 accesslog = "-"
 
 # Every worker keeps its metrics in files there, so /metrics adds all workers up.
-# The Cassandra driver's fastest I/O loop; its slow exit (see settings.py) does not matter here.
-os.environ.setdefault("CASSANDRA_REACTOR", "libev")
+# The Cassandra driver's fastest I/O loop, where its wheel has one (its slow exit, see settings.py,
+# does not matter to a server).
+if importlib.util.find_spec("cassandra.io.libevwrapper"):
+    os.environ.setdefault("CASSANDRA_REACTOR", "libev")
 
 metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/fashionsite-prometheus")
 

@@ -9,11 +9,10 @@ import os
 from pathlib import Path
 
 from cassandra import ConsistencyLevel
-from cassandra.io.asyncioreactor import AsyncioConnection
-from cassandra.io.libevreactor import LibevConnection
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -163,7 +162,12 @@ CASSANDRA_KEYSPACE = env_str("CASSANDRA_KEYSPACE", "fashionsite")
 # (scylladb/python-driver#708): the long-running web server (fashionsite/gunicorn.py) chooses it,
 # short commands and the tests keep asyncio.
 CASSANDRA_REACTOR = env_choice(
-    "CASSANDRA_REACTOR", {"asyncio": AsyncioConnection, "libev": LibevConnection}, "asyncio"
+    "CASSANDRA_REACTOR",
+    {
+        "asyncio": "cassandra.io.asyncioreactor.AsyncioConnection",
+        "libev": "cassandra.io.libevreactor.LibevConnection",  # only where the driver's wheel has libev
+    },
+    "asyncio",
 )
 
 DATABASES = {
@@ -196,7 +200,7 @@ DATABASES = {
                 ),
                 "connect_timeout": 5,
                 "reconnection_policy": ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
-                "connection_class": CASSANDRA_REACTOR,
+                "connection_class": import_string(CASSANDRA_REACTOR),
             },
             "session": {"default_timeout": 5},
         },
