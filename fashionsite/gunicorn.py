@@ -44,6 +44,6 @@ def post_worker_init(worker) -> None:
 
     from mlmodel.predictor import get_predictor
 
-    get_resolver().url_patterns
+    get_resolver().resolve("/")
     get_predictor(settings.MODEL_DIR)
 

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from cassandra import ConsistencyLevel
-from csp.constants import NONE, SELF, UNSAFE_INLINE
 from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 

@@ -23,7 +23,6 @@ from mlmodel.data import Dataset, LabelledImages
 from mlmodel.predictor import Predictor
 from mlmodel.training import TrainingConfig, TrainingResult, model_logits, train
 
-
 _SERVING_SLICE = 500
 
 

@@ -8,8 +8,8 @@ import time
 import uuid
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from cassandra.cluster import NoHostAvailable
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from classifier import store, timeline

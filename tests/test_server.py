@@ -89,7 +89,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
 def test_a_burst_of_uploads_as_the_first_requests_is_all_classified_and_stored(server, fashion_mnist):
     """Every worker's first uploads arrive together, while its Cassandra connection is being made."""
     def upload(index: int) -> requests.Response:
-        image = ("burst-%d.png" % index, png_bytes(fashion_mnist.x_test[index]), "image/png")
+        image = (f"burst-{index}.png", png_bytes(fashion_mnist.x_test[index]), "image/png")
         return requests.post(f"{server.url}/api/predictions", files={"image": image}, timeout=60)
 
     with ThreadPoolExecutor(CONCURRENCY) as pool:
