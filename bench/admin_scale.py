@@ -46,9 +46,6 @@ os.environ["SQLITE_PATH"] = ":memory:"  # nothing here needs the SQLite database
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-# scylla-driver's asyncio reactor (the site's connection class) corrupts protocol v5 frames when
-# several requests are in flight ("CRC mismatch on header"); v4 has no such framing.
-settings.DATABASES["cassandra"]["OPTIONS"]["connection"].setdefault("protocol_version", 4)
 django.setup()
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile  # noqa: E402
@@ -379,7 +376,8 @@ def main() -> int:
             management.sync_table(model, keyspaces=[KEYSPACE], connections=["cassandra"])
         schema.ensure_indexes()
 
-        # A session of its own for the bulk load: the libev reactor is faster than the site's asyncio.
+        # A session of its own for the bulk load: the libev reactor is faster than asyncio (the default
+        # outside gunicorn).
         profile = ExecutionProfile(
             load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]), request_timeout=60
         )
