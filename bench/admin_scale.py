@@ -60,6 +60,7 @@ from django.test import RequestFactory  # noqa: E402
 from django_cassandra_engine.models import DjangoCassandraModel  # noqa: E402
 
 from cassandra_node import LocalNode  # noqa: E402
+from cassandra_node.configured import configured_node  # noqa: E402
 from classifier import schema, store, timeline  # noqa: E402
 from classifier.models import Prediction  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
@@ -355,14 +356,7 @@ def main() -> int:
     parser.add_argument("--keep-node", action="store_true", help="leave the node running if started here")
     args = parser.parse_args()
 
-    node = LocalNode(
-        settings.CASSANDRA_DATA_DIR,
-        native_port=settings.CASSANDRA_PORT,
-        storage_port=settings.CASSANDRA_STORAGE_PORT,
-        cluster_name="fashionsite-test",
-        heap=args.heap,
-        test_mode=True,
-    )
+    node = configured_node(heap=args.heap)
     started_here = node.start()
     print(
         f"Test node: {'started' if started_here else 'already running'}, "

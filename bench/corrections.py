@@ -49,7 +49,7 @@ from django.core.management import call_command  # noqa: E402
 from django_cassandra_engine.models import DjangoCassandraModel  # noqa: E402
 
 from bench.product_photos import KINDS, render  # noqa: E402
-from cassandra_node import LocalNode  # noqa: E402
+from cassandra_node.configured import configured_node  # noqa: E402
 from classifier import corrections, schema, store  # noqa: E402
 from classifier.models import Prediction, PredictionImages  # noqa: E402
 from classifier.recorder import Upload, classify_and_record  # noqa: E402
@@ -138,13 +138,7 @@ def main() -> int:
     parser.add_argument("--keep-node", action="store_true", help="leave the node running if started here")
     args = parser.parse_args()
 
-    node = LocalNode(
-        settings.CASSANDRA_DATA_DIR,
-        native_port=settings.CASSANDRA_PORT,
-        storage_port=settings.CASSANDRA_STORAGE_PORT,
-        cluster_name="fashionsite-test",
-        test_mode=True,
-    )
+    node = configured_node()
     started_here = node.start()
     data_dir = settings.FASHION_MNIST_DIR
     dataset = load_fashion_mnist(data_dir)

@@ -157,6 +157,7 @@ CASSANDRA_LOCAL_NODE = not os.environ.get("CASSANDRA_HOSTS", "").strip()
 CASSANDRA_PORT = env_int("CASSANDRA_PORT", 9042)
 CASSANDRA_STORAGE_PORT = env_int("CASSANDRA_STORAGE_PORT", 7000)
 CASSANDRA_DATA_DIR = Path(env_str("CASSANDRA_DATA_DIR", str(DATA_DIR / "cassandra"))).resolve()
+CASSANDRA_NODE_OPTIONS: dict[str, object] = {}  # further LocalNode arguments for the local node
 CASSANDRA_KEYSPACE = env_str("CASSANDRA_KEYSPACE", "fashionsite")
 # The driver's I/O loop. libev is its fastest, but its exit hook can hold a process 5 s
 # (scylladb/python-driver#708): the long-running web server (fashionsite/gunicorn.py) chooses it,

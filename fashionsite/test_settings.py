@@ -22,6 +22,8 @@ CASSANDRA_HOSTS = ["127.0.0.1"]
 CASSANDRA_PORT = env_int("TEST_CASSANDRA_PORT", 9142)
 CASSANDRA_STORAGE_PORT = CASSANDRA_PORT - 2042
 CASSANDRA_DATA_DIR = DATA_DIR / ("cassandra-test" if CASSANDRA_PORT == 9142 else f"cassandra-test-{CASSANDRA_PORT}")
+# A cluster of its own, and speed over durability: its data is thrown away after every test anyway.
+CASSANDRA_NODE_OPTIONS = {"cluster_name": "fashionsite-test", "test_mode": True}
 CASSANDRA_KEYSPACE = "fashionsite_test"
 
 DATABASES["cassandra"].update(

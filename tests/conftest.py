@@ -9,7 +9,7 @@ import shutil
 import pytest
 from django.conf import settings
 
-from cassandra_node import LocalNode
+from cassandra_node.configured import configured_node
 from mlmodel.data import load_fashion_mnist
 
 from .helpers import png_bytes
@@ -27,13 +27,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def cassandra_node():
-    node = LocalNode(
-        settings.CASSANDRA_DATA_DIR,
-        native_port=settings.CASSANDRA_PORT,
-        storage_port=settings.CASSANDRA_STORAGE_PORT,
-        cluster_name="fashionsite-test",
-        test_mode=True,
-    )
+    node = configured_node()
     started_here = node.start()
     yield node
     if started_here:

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cassandra_node.actions import ACTIONS, perform
+from cassandra_node.configured import configured_node
 from cassandra_node.errors import NodeError
-from cassandra_node.node import LocalNode
 
 
 class Command(BaseCommand):
@@ -23,13 +23,8 @@ class Command(BaseCommand):
         if not settings.CASSANDRA_LOCAL_NODE:
             self.stdout.write(self._external_cluster_message(action))
             return
-        node = LocalNode(
-            settings.CASSANDRA_DATA_DIR,
-            native_port=settings.CASSANDRA_PORT,
-            storage_port=settings.CASSANDRA_STORAGE_PORT,
-        )
         try:
-            self.stdout.write(perform(node, action))
+            self.stdout.write(perform(configured_node(), action))
         except NodeError as error:
             raise CommandError(str(error)) from error
 
