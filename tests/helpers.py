@@ -1,9 +1,14 @@
 import html
 import io
 import re
+import socket
+import subprocess
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 from PIL import Image
 
 # Tests that read or write predictions: the test keyspace on the test node, emptied after each test.
@@ -20,3 +25,23 @@ def listed(page_html: str) -> list[str]:
     """The filenames in the admin's results table, top to bottom."""
     table = page_html.split('id="result_list"', 1)[-1] if 'id="result_list"' in page_html else ""
     return [html.unescape(name) for name in re.findall(r"</th>\s*<td>([^<>]+)</td>", table)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_answering(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Poll `url` until it answers 200; fail, showing the server's log, if the server exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.poll() is None, f"the server exited:\n{log.read_text()}"
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()}"
+        time.sleep(0.2)

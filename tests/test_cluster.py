@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from cassandra_node import launch
 from cassandra_node.__main__ import main as cassandra_node_main
 from cassandra_node.cluster import LocalCluster, evenly_spread_tokens
 
-from .helpers import png_bytes
+from .helpers import free_port, png_bytes, wait_until_answering
 
 requests = pytest.importorskip("requests")
 
@@ -107,12 +106,6 @@ class Outage:
             f"states after the kill {self.states_after_kill}, after the restart {self.states_after_restart}\n"
             f"timings: {timings}"
         )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def distinct_images(fashion_mnist, count: int) -> list[tuple[int, bytes]]:
@@ -195,16 +188,7 @@ def site(cluster, tmp_path_factory) -> Site:
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, (data_dir / "site.log").read_text()
-            try:
-                if requests.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "the site did not become ready"
-            time.sleep(0.5)
+        wait_until_answering(f"{base_url}/readyz", server, data_dir / "site.log", timeout=300)
         yield Site(base_url, time.monotonic() - started)
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # its own process group: the entrypoint, then gunicorn

@@ -4,10 +4,8 @@ test node and keyspace."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,18 +17,12 @@ from django.db import connections
 
 from classifier import timeline
 
-from .helpers import cassandra_db, png_bytes
+from .helpers import cassandra_db, free_port, png_bytes, wait_until_answering
 
 pytestmark = cassandra_db
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 32
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -65,25 +57,12 @@ def server(cassandra_node, settings, tmp_path):
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        wait_until_up(url, process, log)
+        wait_until_answering(f"{url}/healthz", process, log, timeout=120)  # answers without Cassandra
         yield Server(url, process, log)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"gunicorn exited:\n{log.read_text()}"
-        try:
-            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:  # answers without Cassandra
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer within {timeout} s:\n{log.read_text()}")
 
 
 def test_a_burst_of_uploads_as_the_first_requests_is_all_classified_and_stored(server, fashion_mnist):
