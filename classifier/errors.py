@@ -31,5 +31,5 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         message = "Something went wrong on our side; the request was not completed."
-        return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
+        return error_response(request, 500, "server_error", message)
     return defaults.server_error(request)  # renders nothing that could fail again

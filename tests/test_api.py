@@ -5,7 +5,9 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
+from classifier import timeline
 from mlmodel.classes import CLASS_NAMES
 
 from .helpers import cassandra_db
@@ -70,6 +72,17 @@ def test_missing_field_too_large_and_not_found_use_the_error_shape(client, setti
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
     not_an_id = client.get("/api/predictions/not-a-uuid")
     assert not_an_id.status_code in (400, 404) and not_an_id.json()["error"]["message"]
+
+
+def test_an_unexpected_failure_is_a_500_in_the_error_shape_without_details(monkeypatch):
+    def broken(prediction_id):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(timeline, "find", broken)
+    answer = Client(raise_request_exception=False).get(f"/api/predictions/{uuid.uuid1()}")
+    assert answer.status_code == 500
+    assert answer.json()["error"]["code"] == "server_error"
+    assert "secret internals" not in answer.text
 
 
 def test_unknown_addresses_answer_404_in_the_error_shape(client):
