@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import os
 import shutil
 import sys
@@ -43,14 +42,10 @@ from django.conf import settings  # noqa: E402
 
 django.setup()
 
-from cassandra.cqlengine import management  # noqa: E402
-from cassandra.cqlengine.models import Model as CqlModel  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django_cassandra_engine.models import DjangoCassandraModel  # noqa: E402
-
 from bench.product_photos import KINDS, render  # noqa: E402
+from bench.throwaway import create_keyspace, drop_keyspace, train  # noqa: E402
 from cassandra_node.configured import configured_node  # noqa: E402
-from classifier import corrections, schema, store  # noqa: E402
+from classifier import corrections, store  # noqa: E402
 from classifier.models import Prediction, PredictionImages  # noqa: E402
 from classifier.recorder import Upload, classify_and_record  # noqa: E402
 from mlmodel import artifacts  # noqa: E402
@@ -62,27 +57,6 @@ from mlmodel.preprocessing import open_image  # noqa: E402
 
 KEYSPACE = "bench_corrections"
 UPLOAD_BATCH = 50
-
-
-def cql_models():
-    from django.db import connections
-
-    return [
-        model for models in connections["cassandra"].introspection.cql_models.values() for model in models
-    ]
-
-
-def create_bench_keyspace() -> None:
-    """Point every model at the bench keyspace and create its tables and indexes."""
-    assert settings.CASSANDRA_PORT != 9042 and settings.DATABASES["cassandra"]["NAME"] != "fashionsite"
-    for model in cql_models():
-        model.__keyspace__ = KEYSPACE
-    assert Prediction._get_keyspace() == KEYSPACE
-    management.create_keyspace_simple(KEYSPACE, 1, connections=["cassandra"])
-    management.Model = (CqlModel, DjangoCassandraModel)  # as sync_cassandra does, for Django models
-    for model in cql_models():
-        management.sync_table(model, keyspaces=[KEYSPACE], connections=["cassandra"])
-    schema.ensure_indexes()
 
 
 def record_renders(dataset, count: int, seed: int) -> list[tuple]:
@@ -110,18 +84,6 @@ def stored_inputs(predictions: list[Prediction]) -> np.ndarray:
     return np.stack([corrections.model_input_pixels(row["model_input_png"]) for row in rows])
 
 
-def train(model_dir: Path, data_dir: str | None, profile: str, *extra: str) -> str:
-    before = {entry["version"] for entry in artifacts.list_versions(model_dir)}
-    arguments = ["--profile", profile, "--no-activate", "--model-dir", str(model_dir), *extra]
-    if data_dir:
-        arguments += ["--data-dir", data_dir]
-    out = io.StringIO()
-    call_command("train_model", *arguments, stdout=out, verbosity=0)
-    print(out.getvalue())
-    (version,) = {entry["version"] for entry in artifacts.list_versions(model_dir)} - before
-    return version
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -145,7 +107,7 @@ def main() -> int:
     baseline = artifacts.active_version(settings.MODEL_DIR)
     work = Path(tempfile.mkdtemp(prefix="bench-corrections-"))
     try:
-        create_bench_keyspace()
+        create_keyspace(KEYSPACE)
         started = time.perf_counter()
         recorded = record_renders(dataset, args.renders, args.seed)
         mistakes = [(prediction, truth) for prediction, truth in recorded if prediction.label_index != truth]
@@ -190,7 +152,7 @@ def main() -> int:
             print(f"{name:<44}" + "".join(f"{figure:>20.2%}" for figure in figures))
         print(f"\nload average {os.getloadavg()[0]:.1f}")
     finally:
-        store.session().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
+        drop_keyspace(KEYSPACE)
         shutil.rmtree(work, ignore_errors=True)
         if started_here and not args.keep_node:
             node.stop()

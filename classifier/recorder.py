@@ -14,7 +14,7 @@ from django.conf import settings
 from PIL import Image
 
 from mlmodel.predictor import get_predictor
-from mlmodel.preprocessing import ModelInput, to_model_input
+from mlmodel.preprocessing import ModelInput, to_model_input, working_copy
 
 from . import store, timeline
 from .models import Prediction
@@ -59,13 +59,15 @@ def clean_filename(name: str) -> str:
 
 
 def thumbnail_jpeg(image: Image.Image) -> bytes:
-    thumbnail = image.convert("RGBA") if image.mode in {"P", "LA", "PA"} else image
+    """A small JPEG of the picture upright, made from the reduced copy preprocessing works on."""
+    thumbnail = working_copy(image)
+    thumbnail = thumbnail.convert("RGBA") if thumbnail.mode in {"P", "LA", "PA"} else thumbnail
     if thumbnail.mode == "RGBA":  # JPEG has no alpha: show transparent parts as white
         background = Image.new("RGB", thumbnail.size, "white")
         background.paste(thumbnail, mask=thumbnail.getchannel("A"))
         thumbnail = background
     thumbnail = thumbnail.convert("RGB")
-    thumbnail.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    thumbnail.thumbnail(THUMBNAIL_SIZE, Image.Resampling.BILINEAR, reducing_gap=2.0)
     buffer = io.BytesIO()
     thumbnail.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
@@ -119,8 +121,8 @@ def _record(upload: Upload, model_input: ModelInput, classification, model_versi
         "model_version": model_version,
         "sha256": upload.sha256,
         "image_format": upload.image_format,
-        "image_width": upload.image.width,
-        "image_height": upload.image.height,
+        "image_width": model_input.source_size[0],
+        "image_height": model_input.source_size[1],
         "preprocessing": json.dumps(model_input.decisions()),
     }
     images = {"model_input_png": model_input.png(), "thumbnail_jpeg": thumbnail_jpeg(upload.image)}

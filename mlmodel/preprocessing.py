@@ -1,29 +1,39 @@
 """Turning an uploaded picture into a 28x28 Fashion-MNIST model input.
 
-Fashion-MNIST was made from product photos on white backgrounds: trim the edges
-close to the corner colour, resize the longest edge to 28, centre on a 28x28
-canvas, negate and convert to 8-bit grey, its brightest pixel at 255.
-``to_model_input`` follows the same steps so that a photo of a garment looks to
-the network like its training data.
+Fashion-MNIST was made from product photos on white backgrounds: trim the edges close to the
+corner colour, resize the longest edge to 28, centre on a 28x28 canvas, negate and convert to 8-bit
+grey, its brightest pixel at 255. Pictures come in three kinds, each with its own way there:
+
+- a 28x28 image with a dark background is already a model input (used as it is);
+- a product photo, the garment on an even background (white, grey, a cut-out): the steps above
+  (`mlmodel.product_photo`);
+- a phone photo, the garment on a bed, a floor or a table: the garment is cut out first
+  (`mlmodel.segmentation`), then made light on pure black the same way.
+
+No pixel work is done at full resolution: a JPEG is decoded at a reduced size (Pillow's draft mode:
+libjpeg scales by 1/2, 1/4 or 1/8 while decoding) and any other large image is shrunk first, so a
+12-megapixel photo costs about what a 0.2-megapixel one does beyond its decoding.
 """
 
 import io
-import math
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
+from mlmodel import product_photo, segmentation
 from mlmodel.data import IMAGE_SIZE
 
 MAX_PIXELS: int = 40_000_000
-
-# Fashion-MNIST trimmed with a 5% colour tolerance.
-_TRIM_TOLERANCE = round(0.05 * 255)
-# A row or column is kept when at least this share of it is away from the
-# background colour, so scattered noise (JPEG artefacts, dust) does not stop the trim.
-_TRIM_MIN_SHARE = 1 / 200
+# Pictures are decoded and worked on at no more than about this many pixels on their short side:
+# enough for the 160-pixel thumbnail and for segmentation at 80.
+WORKING_SIZE = 320
+# `image.info` key of the picture's size as uploaded, before a reduced decode.
+SOURCE_SIZE = "fashionsite.source_size"
+# Mean difference between a pixel's largest and smallest channel above which a picture has colours.
+_COLOURFUL_CHROMA = 12
 _EIGHT_BIT_MODES_WITH_ALPHA = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
@@ -37,17 +47,20 @@ class ModelInput:
 
     pixels: np.ndarray
     inverted: bool
-    trimmed_box: tuple[int, int, int, int] | None
+    trimmed_box: tuple[int, int, int, int] | None  # (left, upper, right, lower) in source pixels
     source_size: tuple[int, int] = (IMAGE_SIZE, IMAGE_SIZE)
     source_mode: str = "L"
     exif_transposed: bool = False
     background_level: int = 0
     scaled_size: tuple[int, int] = (IMAGE_SIZE, IMAGE_SIZE)
     peak_level: int | None = None  # the brightest level after resizing, stretched to 255; None: not resized
+    method: str = "as-is"  # "as-is", "product-photo", or the segmentation's ("grabcut", "whole-photo")
+    garment: segmentation.Garment | None = None  # where the garment is, for phone photos
 
     def decisions(self) -> dict[str, object]:
         """A JSON-serialisable summary of the preprocessing decisions."""
-        return {
+        decisions: dict[str, object] = {
+            "method": self.method,
             "source_size": list(self.source_size),
             "source_mode": self.source_mode,
             "exif_transposed": self.exif_transposed,
@@ -57,6 +70,14 @@ class ModelInput:
             "scaled_size": list(self.scaled_size),
             "peak_level": self.peak_level,
         }
+        if self.garment is not None:
+            decisions["segmentation"] = {
+                "mask_share": round(self.garment.share, 4),
+                "box": [round(share, 4) for share in self.garment.box],
+                "pair_split": self.garment.pair_split,
+                "outline": self.garment.outline(),
+            }
+        return decisions
 
     def png(self) -> bytes:
         """The exact 28x28 input as 8-bit greyscale PNG bytes."""
@@ -66,10 +87,11 @@ class ModelInput:
 
 
 def open_image(data: bytes) -> Image.Image:
-    """Verify and fully load an image (the first frame if animated).
+    """Verify and load an image (the first frame if animated), a JPEG at a reduced size.
 
-    Raises InvalidImage for empty, unrecognised, damaged or truncated data and for
-    images of more than MAX_PIXELS pixels.
+    A JPEG larger than WORKING_SIZE is decoded at 1/2, 1/4 or 1/8 of its size, the smallest that
+    keeps WORKING_SIZE; `image.info[SOURCE_SIZE]` keeps the size as uploaded. Raises InvalidImage
+    for empty, unrecognised, damaged or truncated data and for images of more than MAX_PIXELS pixels.
     """
     if not data:
         raise InvalidImage("The file is empty: not a readable image.")
@@ -84,6 +106,9 @@ def open_image(data: bytes) -> Image.Image:
                 probe.verify()
             # verify() leaves the image unusable, so it is opened again to decode.
             image = Image.open(io.BytesIO(data))
+            source_size = image.size
+            if image.format == "JPEG" and min(image.size) > WORKING_SIZE:
+                image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))
             image.load()
     except InvalidImage:
         raise
@@ -94,64 +119,101 @@ def open_image(data: bytes) -> Image.Image:
     # Pillow's decoders raise many exception types on malformed input.
     except Exception as error:
         raise InvalidImage("The file is not a readable image: it is damaged or truncated.") from error
+    image.info[SOURCE_SIZE] = source_size
     return image
 
 
+def working_copy(image: Image.Image) -> Image.Image:
+    """The image upright (EXIF orientation applied) and no larger than needed for the work here."""
+    if min(image.size) >= 2 * WORKING_SIZE and not image.mode.startswith("I;16"):  # reduce() has no 16-bit
+        if image.mode in ("1", "P", "PA"):  # modes reduce() cannot average
+            image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+        # reduce() averages whole blocks of pixels: cheap, and it keeps the image's own mode.
+        image = image.reduce(min(image.size) // WORKING_SIZE)
+    return ImageOps.exif_transpose(image)
+
+
 def to_model_input(image: Image.Image) -> ModelInput:
-    """Preprocess an image the way Fashion-MNIST was made.
-
-    EXIF transpose; flatten transparency onto white; convert to 8-bit grey; invert
-    when the corners are light (garments must be light on black); trim rows and
-    columns close to the corner colour; subtract the corner colour; resize the
-    longest edge to 28 (Lanczos); centre on a black 28x28 canvas; stretch the
-    brightest level to 255.
-
-    A 28x28 image with a dark background is already a model input: its pixels are
-    used unchanged (after inversion, if its background was light).
-    """
-    source_size, source_mode = image.size, image.mode
-    exif_transposed = image.getexif().get(ExifTags.Base.Orientation, 1) != 1
-    grey = _to_grey(ImageOps.exif_transpose(image))
-
-    background = _corner_level(grey)
-    inverted = background > 127
-    if inverted:
-        grey = 255 - grey
-        background = 255 - background
-
-    details = {"source_size": source_size, "source_mode": source_mode, "exif_transposed": exif_transposed}
+    """Preprocess an image into the 28x28 input the model expects (see the module's notes)."""
+    source_size = tuple(image.info.get(SOURCE_SIZE, image.size))
+    details = {
+        "source_size": source_size,
+        "source_mode": image.mode,
+        "exif_transposed": image.getexif().get(ExifTags.Base.Orientation, 1) != 1,
+    }
+    upright = working_copy(image)
+    grey = _to_grey(upright)
     if grey.shape == (IMAGE_SIZE, IMAGE_SIZE):
-        return ModelInput(pixels=_read_only(grey), inverted=inverted, trimmed_box=None, **details)
-
-    trimmed_box = _trim_box(grey, background)
-    if trimmed_box is not None:
-        left, upper, right, lower = trimmed_box
-        grey = grey[upper:lower, left:right]
-    grey = _remove_background_level(grey, background)
-
-    height, width = grey.shape
-    scale = IMAGE_SIZE / max(width, height)
-    scaled_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    scaled = Image.fromarray(grey).resize(scaled_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    canvas = Image.new("L", (IMAGE_SIZE, IMAGE_SIZE), 0)
-    # Fashion-MNIST puts the odd leftover pixel before the garment, not after it.
-    offset = ((IMAGE_SIZE - scaled_size[0] + 1) // 2, (IMAGE_SIZE - scaled_size[1] + 1) // 2)
-    canvas.paste(scaled, offset)
-    pixels = np.asarray(canvas)
-    # Every Fashion-MNIST image reaches 254 or 255: a garment dimmed by its colour or the
-    # light must be brightened the same way to look like the training data.
-    peak_level = int(pixels.max())
-    if 0 < peak_level < 255:
-        pixels = np.round(pixels * (255 / peak_level)).astype(np.uint8)
+        inverted = product_photo.corner_level(grey) > 127
+        pixels = 255 - grey if inverted else grey
+        return ModelInput(pixels=_read_only(pixels), inverted=inverted, trimmed_box=None, **details)
+    scale = max(source_size) / max(grey.shape)  # boxes are reported in the photo's own pixels
+    if product_photo.has_even_background(grey) and (
+        product_photo.corner_level(grey) > 127 or not _is_colourful(upright)
+    ):
+        made = product_photo.to_model_input(grey)
+        box = None if made.trimmed_box is None else tuple(round(edge * scale) for edge in made.trimmed_box)
+        return ModelInput(
+            pixels=_read_only(made.pixels),
+            inverted=made.inverted,
+            trimmed_box=box,
+            background_level=made.background_level,
+            scaled_size=made.scaled_size,
+            peak_level=made.peak_level,
+            method="product-photo",
+            **details,
+        )
+    garment = segmentation.find_garment(np.asarray(upright.convert("RGB")))
+    pixels, scaled_size, box = _cut_out(grey, garment.mask)
     return ModelInput(
         pixels=_read_only(pixels),
-        inverted=inverted,
-        trimmed_box=trimmed_box,
-        background_level=background,
+        inverted=True,
+        trimmed_box=tuple(round(edge * scale) for edge in box),
         scaled_size=scaled_size,
-        peak_level=peak_level,
+        peak_level=255,
+        method=garment.method,
+        garment=garment,
         **details,
     )
+
+
+def _cut_out(grey: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, ...]]:
+    """The garment under the mask, negated as Fashion-MNIST's product photos were, light on pure
+    black, trimmed to the mask, its longest edge scaled to 28 and centred; with its scaled size and
+    its (left, upper, right, lower) box in `grey`'s pixels."""
+    height, width = grey.shape
+    # The mask comes from a smaller copy: scaled up smoothly, its edge stays soft, as in Fashion-MNIST.
+    soft = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    rows = np.flatnonzero(soft.max(axis=1) >= 0.5)
+    columns = np.flatnonzero(soft.max(axis=0) >= 0.5)
+    box = (int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)
+    left, upper, right, lower = box
+    soft = soft[upper:lower, left:right]
+    negative = 255 - grey[upper:lower, left:right].astype(np.float32)
+    # The garment's own darkest and lightest levels span the full range, like a product photo's.
+    inside = negative[soft >= 0.5]
+    low, high = np.percentile(inside, (1, 99)) if inside.size else (0.0, 255.0)
+    levels = np.clip((negative - low) / max(high - low, 1.0), 0, 1) * soft
+
+    scale = IMAGE_SIZE / max(levels.shape)
+    scaled_size = (max(1, round(levels.shape[1] * scale)), max(1, round(levels.shape[0] * scale)))
+    scaled = cv2.resize(levels, scaled_size, interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    offset_x, offset_y = (IMAGE_SIZE - scaled_size[0] + 1) // 2, (IMAGE_SIZE - scaled_size[1] + 1) // 2
+    canvas[offset_y : offset_y + scaled_size[1], offset_x : offset_x + scaled_size[0]] = scaled
+    peak = canvas.max()
+    pixels = np.round(canvas * (255 / peak)) if peak > 0 else canvas
+    return pixels.astype(np.uint8), scaled_size, box
+
+
+def _is_colourful(image: Image.Image) -> bool:
+    """Whether a picture has colours, not only greys. On an even light background every picture is
+    a product photo; on a dark or coloured one, only a grey picture is (an enlarged Fashion-MNIST
+    image, say): a colour photo there is a garment on a sheet or a wall, to be cut out."""
+    if image.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
+        return False
+    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    return bool((rgb.max(axis=2) - rgb.min(axis=2)).mean() > _COLOURFUL_CHROMA)
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:
@@ -172,36 +234,6 @@ def _to_grey(image: Image.Image) -> np.ndarray:
         return np.asarray(image.convert("L"))
     except ValueError as error:
         raise InvalidImage(f"Images in colour mode {image.mode} are not supported.") from error
-
-
-def _corner_level(grey: np.ndarray) -> int:
-    """The background grey level: the median of four small corner patches.
-
-    Corners rather than whole edges: garments often touch the left and right edges.
-    """
-    height, width = grey.shape
-    side = max(1, min(height, width) // 14)
-    patches = [grey[:side, :side], grey[:side, -side:], grey[-side:, :side], grey[-side:, -side:]]
-    return int(np.median(np.concatenate([patch.ravel() for patch in patches])))
-
-
-def _trim_box(grey: np.ndarray, background: int) -> tuple[int, int, int, int] | None:
-    """The (left, upper, right, lower) box of what is not background; None for the whole image."""
-    height, width = grey.shape
-    foreground = np.abs(grey.astype(np.int16) - background) > _TRIM_TOLERANCE
-    rows = np.flatnonzero(foreground.sum(axis=1) >= math.ceil(width * _TRIM_MIN_SHARE))
-    columns = np.flatnonzero(foreground.sum(axis=0) >= math.ceil(height * _TRIM_MIN_SHARE))
-    if rows.size == 0 or columns.size == 0:
-        return None
-    box = (int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)
-    return None if box == (0, 0, width, height) else box
-
-
-def _remove_background_level(grey: np.ndarray, background: int) -> np.ndarray:
-    """Map the background level to black, as on Fashion-MNIST's pure black."""
-    if background == 0:
-        return grey
-    return np.clip(grey.astype(np.int16) - background, 0, 255).astype(np.uint8)
 
 
 def _read_only(pixels: np.ndarray) -> np.ndarray:

@@ -13,8 +13,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from mlmodel import augmentation
 from mlmodel.classes import CLASS_NAMES
-from mlmodel.data import Dataset, LabelledImages
+from mlmodel.data import IMAGE_SIZE, Dataset, LabelledImages
 from mlmodel.evaluation import Evaluation, evaluate, fit_temperature
 from mlmodel.network import build_model
 
@@ -39,6 +40,8 @@ class TrainingConfig:
     learning_rate: float = 3e-3  # the peak, after a linear warm-up; then a cosine decay to zero
     label_smoothing: float = 0.1
     augment: bool = True  # random shifts of up to 10% and horizontal flips
+    photo_trip: float = 0.7  # share of training images made to look like a cut-out phone photo
+    outlier_share: float = 0.1  # outliers (none of the ten) added per batch, as a share of it
     precision: str = "auto"  # "bfloat16" (mixed), "float32", or "auto": bfloat16 where the CPU has it
     validation_split: float = 0.1  # held out to follow the run and to fit the temperature
 
@@ -107,6 +110,7 @@ def train(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
+        jit_compile=True,
     )
     history = model.fit(
         _batches(x_train, y_train, config, training=True),
@@ -192,8 +196,13 @@ def _split(config: TrainingConfig, dataset: Dataset) -> tuple[tuple[np.ndarray, 
 def _batches(
     images: np.ndarray, labels: np.ndarray, config: TrainingConfig, *, training: bool
 ) -> tf.data.Dataset:
-    """Batches of float32 (n, 28, 28, 1) images and one-hot labels (label smoothing needs them)."""
-    augment = keras.Sequential(
+    """Batches of float32 (n, 28, 28, 1) images and one-hot labels (label smoothing needs them).
+
+    Training batches are made afresh every epoch: part of the images take the photo trip
+    (mlmodel.augmentation), and outliers join them with a uniform target (outlier exposure: the
+    model learns to spread its belief over the ten classes for what is none of them).
+    """
+    flip_and_shift = keras.Sequential(
         [
             layers.RandomFlip("horizontal", seed=config.seed),
             # Whole-pixel shifts within the black background: interpolated ones would blur.
@@ -202,20 +211,44 @@ def _batches(
             ),
         ]
     )
+    if not training:
+        dataset = tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], labels)).batch(
+            config.batch_size
+        )
+        return dataset.map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, len(CLASS_NAMES)))).prefetch(2)
+
+    rng = np.random.default_rng(config.seed)
+    uniform = np.full(len(CLASS_NAMES), 1 / len(CLASS_NAMES), np.float32)
+
+    def epoch():
+        order = rng.permutation(len(images))
+        for start in range(0, len(images), config.batch_size):
+            chosen = order[start : start + config.batch_size]
+            x, y = images[chosen].copy(), labels[chosen]
+            if config.augment:
+                tripped = rng.random(len(x)) < config.photo_trip
+                x[tripped] = augmentation.photo_trip(x[tripped], y[tripped], rng)
+            targets = np.eye(len(CLASS_NAMES), dtype=np.float32)[y]
+            outlier_count = round(len(x) * config.outlier_share) if config.augment else 0
+            if outlier_count:
+                x = np.concatenate([x, augmentation.outliers(images, labels, outlier_count, rng)])
+                targets = np.concatenate([targets, np.tile(uniform, (outlier_count, 1))])
+            yield x[..., np.newaxis], targets
+
+    signature = (
+        tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 1), tf.uint8),
+        tf.TensorSpec((None, len(CLASS_NAMES)), tf.float32),
+    )
+    dataset = tf.data.Dataset.from_generator(epoch, output_signature=signature)
 
     def prepare(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         x = tf.cast(x, tf.float32)
-        if training and config.augment:
-            x = augment(x, training=True)
-        return x, tf.one_hot(y, len(CLASS_NAMES))
+        if config.augment:
+            x = flip_and_shift(x, training=True)
+        return x, y
 
-    dataset = tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], labels))
-    if training:
-        dataset = dataset.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
-    # Batched before mapping: one augmentation call per batch, not per image. Mapped one
-    # batch at a time: parallel calls race for the random layers' seeds, and runs would differ.
-    dataset = dataset.batch(config.batch_size).map(prepare)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # Mapped one batch at a time: parallel calls race for the random layers' seeds, and runs would differ.
+    return dataset.map(prepare).prefetch(4)
 
 
 def model_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
