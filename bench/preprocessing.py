@@ -37,7 +37,7 @@ django.setup()
 from PIL import Image, ImageOps  # noqa: E402
 
 from classifier.recorder import THUMBNAIL_SIZE, thumbnail_jpeg  # noqa: E402
-from mlmodel import product_photo  # noqa: E402
+from mlmodel import even_background  # noqa: E402
 from mlmodel.clothing_photos import list_photos  # noqa: E402
 from mlmodel.data import load_fashion_mnist  # noqa: E402
 from mlmodel.preprocessing import open_image, to_model_input  # noqa: E402
@@ -77,7 +77,7 @@ def todays_path(data: bytes) -> None:
 def old_path(data: bytes) -> None:
     image = Image.open(io.BytesIO(data))
     image.load()
-    product_photo.to_model_input(np.asarray(ImageOps.exif_transpose(image).convert("L")))
+    even_background.to_model_input(np.asarray(ImageOps.exif_transpose(image).convert("L")))
     thumbnail = image.convert("RGB")
     thumbnail.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
     thumbnail.save(io.BytesIO(), format="JPEG", quality=85)

@@ -129,6 +129,12 @@ class Prediction(DjangoCassandraModel):
         return json.loads(self.preprocessing)
 
     @property
+    def garment_outline_points(self) -> str:
+        """The garment's outline found in a phone photo, as SVG points in shares of the photo ("" if none)."""
+        outline = self.preprocessing_decisions.get("segmentation", {}).get("outline", [])
+        return " ".join(f"{x},{y}" for x, y in outline)
+
+    @property
     def corrected_at_utc(self) -> datetime.datetime | None:
         if self.corrected_at is None:
             return None

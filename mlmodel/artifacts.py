@@ -55,6 +55,9 @@ def publish(
         "test_accuracy": result.test_accuracy,
         "test_loss": result.test_loss,
         "temperature": result.temperature,  # served probabilities are softmax(logits / temperature)
+        # mlmodel.novelty: an energy below this says "probably none of the ten classes"
+        "none_of_the_ten_below": result.none_of_the_ten_below,
+        "none_of_the_ten_set_on": result.none_of_the_ten_set_on,
         "parameter_count": result.model.count_params(),
         "data_fingerprint": dataset_fingerprint,
         **dataclasses.asdict(result.config),

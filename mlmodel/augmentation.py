@@ -221,14 +221,33 @@ def _cut_rows(image: np.ndarray, start: float, stop: float) -> np.ndarray:
 
 
 def _hat(rng: np.random.Generator) -> np.ndarray:
+    """A hat seen from the side (a dome on a brim or a peak) or from above (a disc, maybe with a peak)."""
     canvas = np.zeros((IMAGE_SIZE * 2, IMAGE_SIZE * 2), np.float32)
     centre = (IMAGE_SIZE, int(IMAGE_SIZE * rng.uniform(1.0, 1.3)))
-    crown = (int(IMAGE_SIZE * rng.uniform(0.45, 0.7)), int(IMAGE_SIZE * rng.uniform(0.4, 0.8)))
-    cv2.ellipse(canvas, centre, crown, 0, 180, 360, rng.uniform(0.5, 1), -1)
-    if rng.random() < 0.7:  # a brim or a peak
-        brim = (int(crown[0] * rng.uniform(1.0, 1.6)), int(IMAGE_SIZE * rng.uniform(0.05, 0.2)))
-        shift = int(rng.uniform(-0.5, 0.5) * crown[0]) if rng.random() < 0.5 else 0
-        cv2.ellipse(canvas, (centre[0] + shift, centre[1]), brim, 0, 0, 360, rng.uniform(0.5, 1), -1)
+    level = rng.uniform(0.5, 1)
+    if rng.random() < 0.5:  # from the side
+        crown = (int(IMAGE_SIZE * rng.uniform(0.45, 0.7)), int(IMAGE_SIZE * rng.uniform(0.4, 0.8)))
+        cv2.ellipse(canvas, centre, crown, 0, 180, 360, level, -1)
+        if rng.random() < 0.7:  # a brim or a peak
+            brim = (int(crown[0] * rng.uniform(1.0, 1.6)), int(IMAGE_SIZE * rng.uniform(0.05, 0.2)))
+            shift = int(rng.uniform(-0.5, 0.5) * crown[0]) if rng.random() < 0.5 else 0
+            cv2.ellipse(canvas, (centre[0] + shift, centre[1]), brim, 0, 0, 360, rng.uniform(0.5, 1), -1)
+    else:  # from above: the crown's disc, its seams, and a peak or a brim around it
+        radius = int(IMAGE_SIZE * rng.uniform(0.45, 0.7))
+        axes = (radius, int(radius * rng.uniform(0.8, 1.0)))
+        if rng.random() < 0.4:
+            cv2.ellipse(canvas, centre, (int(axes[0] * 1.4), int(axes[1] * 1.4)), 0, 0, 360, level * 0.8, -1)
+        cv2.ellipse(canvas, centre, axes, 0, 0, 360, level, -1)
+        if rng.random() < 0.5:
+            peak = int(rng.uniform(0, 360))
+            cv2.ellipse(
+                canvas, centre, (int(axes[0] * 1.5), int(axes[1] * 1.3)), peak, -40, 40, level * 0.7, -1
+            )
+        for angle in np.linspace(0, np.pi, int(rng.integers(0, 4)), endpoint=False):
+            dx, dy = int(axes[0] * np.cos(angle)), int(axes[1] * np.sin(angle))
+            cv2.line(
+                canvas, (centre[0] - dx, centre[1] - dy), (centre[0] + dx, centre[1] + dy), level * 0.6, 1
+            )
     if rng.random() < 0.5:
         canvas = cv2.rotate(canvas, cv2.ROTATE_180)
     return fit_to_frame(canvas * rng.uniform(0.6, 1.0, canvas.shape).astype(np.float32))

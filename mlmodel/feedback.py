@@ -20,6 +20,7 @@ import numpy as np
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import Dataset, LabelledImages
+from mlmodel.novelty import CalibrationPhotos
 from mlmodel.predictor import Predictor
 from mlmodel.training import TrainingConfig, TrainingResult, model_logits, train
 
@@ -72,6 +73,7 @@ def train_with_corrections(
     corrected: LabelledImages,
     model_dir: Path | str,
     *,
+    calibration: CalibrationPhotos | None = None,
     verbose: int = 1,
 ) -> TrainingResult:
     """Train on Fashion-MNIST plus the corrected images; measure before and after.
@@ -88,7 +90,9 @@ def train_with_corrections(
             "on them would leak the test set into training."
         )
     baseline_version, before = _baseline(model_dir, dataset, corrected)
-    result = train(config, dataset, extra=corrected.subset(~like_test), verbose=verbose)
+    result = train(
+        config, dataset, extra=corrected.subset(~like_test), calibration=calibration, verbose=verbose
+    )
     predicted = model_logits(result.model, corrected.images).argmax(axis=1)
     after_corrected = float(np.mean(predicted == corrected.labels))
     sources = corrected.sources or tuple(str(n) for n in range(len(corrected)))

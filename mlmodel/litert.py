@@ -9,15 +9,18 @@ from mlmodel.data import IMAGE_SIZE
 
 
 def serving_model(model: keras.Model, temperature: float) -> keras.Model:
-    """The function that is served: uint8 pixels (n, 28, 28) in, calibrated class probabilities out.
+    """The function that is served: uint8 pixels (n, 28, 28) in; calibrated class probabilities (n, 10)
+    and the energy score (n,) out (mlmodel.novelty: low for what is none of the ten classes).
 
     model maps float pixels (n, 28, 28, 1) to logits; temperature is the one fitted
     to them (see mlmodel.evaluation.fit_temperature).
     """
     pixels = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE), dtype="uint8")
     images = keras.ops.expand_dims(keras.ops.cast(pixels, "float32"), axis=-1)
-    probabilities = keras.ops.softmax(model(images) / temperature)
-    return keras.Model(pixels, probabilities, name="serving")
+    scaled = model(images) / temperature
+    probabilities = keras.ops.softmax(scaled)
+    energy = temperature * keras.ops.logsumexp(scaled, axis=1)
+    return keras.Model(pixels, [probabilities, energy], name="serving")
 
 
 def export(model: keras.Model, temperature: float, path: Path) -> None:

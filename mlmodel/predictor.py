@@ -23,26 +23,33 @@ class Classification:
     label_index: int
     confidence: float
     probabilities: tuple[float, ...]  # one per class in CLASS_NAMES order, summing to 1
+    energy: float | None = None  # mlmodel.novelty's score; None for a model exported without it
+    none_of_the_ten: bool = False  # the energy is below the model's threshold: probably none of the ten
 
 
 class Predictor:
     """One loaded model version, callable from many threads at once."""
 
-    def __init__(self, litert_file: Path, version: str) -> None:
+    def __init__(self, litert_file: Path, version: str, none_of_the_ten_below: float | None = None) -> None:
         self.version = version
+        self.none_of_the_ten_below = none_of_the_ten_below
         # One thread per call: a web server scales by worker processes and threads, and
         # a single image is too small a task to share between cores.
         self._interpreter = Interpreter(model_path=str(litert_file), num_threads=1)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        # Probabilities (n, 10) and, from models exported with it, the energy score (n,).
+        outputs = sorted(self._interpreter.get_output_details(), key=lambda output: -len(output["shape"]))
+        self._output = outputs[0]["index"]
+        self._energy = outputs[1]["index"] if len(outputs) > 1 else None
         self._batch_size = 1
         # An interpreter holds its tensors between calls, so calls take turns.
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, version: str, model_dir: Path | str) -> "Predictor":
-        return cls(artifacts.litert_path(version, model_dir), version)
+        threshold = artifacts.read_metadata(version, model_dir).get("none_of_the_ten_below")
+        return cls(artifacts.litert_path(version, model_dir), version, threshold)
 
     def classify(self, pixels: np.ndarray) -> list[Classification]:
         """Classify (n, 28, 28) uint8 images, light garments on black, in one forward pass."""
@@ -58,18 +65,25 @@ class Predictor:
             self._interpreter.set_tensor(self._input, np.ascontiguousarray(pixels))
             self._interpreter.invoke()
             probabilities = self._interpreter.get_tensor(self._output).astype(np.float64)
+            energies = (
+                self._interpreter.get_tensor(self._energy).ravel() if self._energy is not None else None
+            )
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        return [_classification(row) for row in probabilities]
+        if energies is None:
+            return [self._classification(row, None) for row in probabilities]
+        return [self._classification(row, float(energy)) for row, energy in zip(probabilities, energies)]
 
-
-def _classification(probabilities: np.ndarray) -> Classification:
-    index = int(np.argmax(probabilities))
-    return Classification(
-        label=CLASS_NAMES[index],
-        label_index=index,
-        confidence=float(probabilities[index]),
-        probabilities=tuple(float(p) for p in probabilities),
-    )
+    def _classification(self, probabilities: np.ndarray, energy: float | None) -> Classification:
+        index = int(np.argmax(probabilities))
+        threshold = self.none_of_the_ten_below
+        return Classification(
+            label=CLASS_NAMES[index],
+            label_index=index,
+            confidence=float(probabilities[index]),
+            probabilities=tuple(float(p) for p in probabilities),
+            energy=energy,
+            none_of_the_ten=energy is not None and threshold is not None and energy < threshold,
+        )
 
 
 _predictors: dict[Path, Predictor] = {}

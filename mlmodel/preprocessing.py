@@ -6,7 +6,7 @@ grey, its brightest pixel at 255. Pictures come in three kinds, each with its ow
 
 - a 28x28 image with a dark background is already a model input (used as it is);
 - a product photo, the garment on an even background (white, grey, a cut-out): the steps above
-  (`mlmodel.product_photo`);
+  (`mlmodel.even_background`);
 - a phone photo, the garment on a bed, a floor or a table: the garment is cut out first
   (`mlmodel.segmentation`), then made light on pure black the same way.
 
@@ -23,13 +23,15 @@ import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
-from mlmodel import product_photo, segmentation
+from mlmodel import even_background, segmentation
 from mlmodel.data import IMAGE_SIZE
 
 MAX_PIXELS: int = 40_000_000
 # Pictures are decoded and worked on at no more than about this many pixels on their short side:
 # enough for the 160-pixel thumbnail and for segmentation at 80.
 WORKING_SIZE = 320
+# The long side of the grey copy the garment is cut out of.
+CUT_OUT_SIZE = 4 * IMAGE_SIZE
 # `image.info` key of the picture's size as uploaded, before a reduced decode.
 SOURCE_SIZE = "fashionsite.source_size"
 # Mean difference between a pixel's largest and smallest channel above which a picture has colours.
@@ -144,14 +146,14 @@ def to_model_input(image: Image.Image) -> ModelInput:
     upright = working_copy(image)
     grey = _to_grey(upright)
     if grey.shape == (IMAGE_SIZE, IMAGE_SIZE):
-        inverted = product_photo.corner_level(grey) > 127
+        inverted = even_background.corner_level(grey) > 127
         pixels = 255 - grey if inverted else grey
         return ModelInput(pixels=_read_only(pixels), inverted=inverted, trimmed_box=None, **details)
     scale = max(source_size) / max(grey.shape)  # boxes are reported in the photo's own pixels
-    if product_photo.has_even_background(grey) and (
-        product_photo.corner_level(grey) > 127 or not _is_colourful(upright)
+    if even_background.has_even_background(grey) and (
+        even_background.corner_level(grey) > 127 or not _is_colourful(upright)
     ):
-        made = product_photo.to_model_input(grey)
+        made = even_background.to_model_input(grey)
         box = None if made.trimmed_box is None else tuple(round(edge * scale) for edge in made.trimmed_box)
         return ModelInput(
             pixels=_read_only(made.pixels),
@@ -164,7 +166,10 @@ def to_model_input(image: Image.Image) -> ModelInput:
             **details,
         )
     garment = segmentation.find_garment(np.asarray(upright.convert("RGB")))
-    pixels, scaled_size, box = _cut_out(grey, garment.mask)
+    # The 28x28 input is made from a copy four times its size: finer detail would be averaged away.
+    detail = _shrunk(grey, CUT_OUT_SIZE)
+    pixels, scaled_size, box = _cut_out(detail, garment.mask)
+    scale = max(source_size) / max(detail.shape)
     return ModelInput(
         pixels=_read_only(pixels),
         inverted=True,
@@ -204,6 +209,16 @@ def _cut_out(grey: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int,
     peak = canvas.max()
     pixels = np.round(canvas * (255 / peak)) if peak > 0 else canvas
     return pixels.astype(np.uint8), scaled_size, box
+
+
+def _shrunk(grey: np.ndarray, size: int) -> np.ndarray:
+    height, width = grey.shape
+    scale = size / max(height, width)
+    if scale >= 1:
+        return grey
+    return cv2.resize(
+        grey, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+    )
 
 
 def _is_colourful(image: Image.Image) -> bool:

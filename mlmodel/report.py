@@ -32,6 +32,7 @@ def write_report(result: TrainingResult, directory: Path) -> None:
         "precision": result.precision,
         "config": asdict(result.config),
         "history": result.history,
+        "none_of_the_ten": {"below": result.none_of_the_ten_below, "set_on": result.none_of_the_ten_set_on},
     }
     if result.feedback is not None:
         report["corrections"] = result.feedback.as_dict()
@@ -49,6 +50,7 @@ def summary(result: TrainingResult) -> str:
             f"  calibration    ECE {test.ece_before:.4f} before, {test.ece_after:.4f} after "
             f"temperature scaling (T = {test.temperature:.3f}, fitted on the validation split)"
         ),
+        f"  none of ten    energy below {result.none_of_the_ten_below:.3f} (set on {result.none_of_the_ten_set_on})",
         f"  parameters     {result.model.count_params():,}",
         f"  wall time      {result.wall_time_s:.1f} s ({result.config.epochs} epochs, {result.precision})",
         f"  {'class':<14} precision  recall",

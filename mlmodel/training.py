@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from mlmodel import augmentation
+from mlmodel import augmentation, novelty
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import IMAGE_SIZE, Dataset, LabelledImages
 from mlmodel.evaluation import Evaluation, evaluate, fit_temperature
@@ -63,6 +63,8 @@ class TrainingResult:
     test: Evaluation
     history: dict[str, list[float]]
     wall_time_s: float
+    none_of_the_ten_below: float | None = None  # energy threshold: below it, probably none of the ten
+    none_of_the_ten_set_on: str = ""  # what the threshold was set on
     extra_examples: int = 0  # extra labelled images added to the training split
     extra_repeats: int = 0  # copies of each in it
     feedback: FeedbackReport | None = None  # set by mlmodel.feedback: corrections and accuracy before/after
@@ -81,7 +83,12 @@ class TrainingResult:
 
 
 def train(
-    config: TrainingConfig, dataset: Dataset, *, extra: LabelledImages | None = None, verbose: int = 1
+    config: TrainingConfig,
+    dataset: Dataset,
+    *,
+    extra: LabelledImages | None = None,
+    calibration: novelty.CalibrationPhotos | None = None,
+    verbose: int = 1,
 ) -> TrainingResult:
     """Build, compile and fit the network, fit its temperature, then evaluate it on the whole test set.
 
@@ -126,6 +133,7 @@ def train(
     served.set_weights(model.get_weights())
     temperature = fit_temperature(model_logits(served, x_val), y_val)
     test = evaluate(model_logits(served, dataset.x_test), dataset.y_test, temperature)
+    none_below, set_on = _none_of_the_ten_threshold(served, temperature, calibration, x_val, y_val, config)
     return TrainingResult(
         model=served,
         config=config,
@@ -133,9 +141,33 @@ def train(
         test=test,
         history={name: [float(value) for value in values] for name, values in history.history.items()},
         wall_time_s=time.perf_counter() - started,
+        none_of_the_ten_below=none_below,
+        none_of_the_ten_set_on=set_on,
         extra_examples=len(extra) if repeats else 0,
         extra_repeats=repeats,
     )
+
+
+def _none_of_the_ten_threshold(
+    model: keras.Model,
+    temperature: float,
+    calibration: novelty.CalibrationPhotos | None,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    config: TrainingConfig,
+) -> tuple[float, str]:
+    """The energy threshold of "none of the ten", set where FLAGGED_SHARE of right answers fall below it:
+    on real photos when given, else on validation images made to look like phone photos."""
+    if calibration is not None:
+        logits = model_logits(model, calibration.images)
+        right = calibration.right(logits.argmax(axis=1))
+        source = f"{int(right.sum())} right answers on real photos (tune split)"
+    else:
+        rng = np.random.default_rng(config.seed)
+        logits = model_logits(model, augmentation.photo_trip(x_val, y_val, rng))
+        right = logits.argmax(axis=1) == y_val
+        source = f"{int(right.sum())} right answers on validation images made to look like phone photos"
+    return novelty.threshold(novelty.energy(logits[right], temperature)), source
 
 
 def extra_repeats(extra_count: int, train_count: int) -> int:

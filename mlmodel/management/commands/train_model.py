@@ -20,6 +20,7 @@ from classifier.middleware import CASSANDRA_DOWN
 from mlmodel import artifacts
 from mlmodel.data import LabelledImages, load_fashion_mnist
 from mlmodel.feedback import NoUsableCorrections, train_with_corrections
+from mlmodel.novelty import load_calibration_photos
 from mlmodel.report import summary
 from mlmodel.training import PROFILES, train
 
@@ -58,6 +59,12 @@ class Command(BaseCommand):
             "else $FASHION_MNIST_DIR, else Keras's dataset cache)",
         )
         parser.add_argument("--model-dir", type=Path, help="where versions go (default: settings.MODEL_DIR)")
+        parser.add_argument(
+            "--photos-dir",
+            type=Path,
+            help="real photos, one folder per kind, whose tune split sets the 'none of the ten' threshold "
+            "(default: settings.CLOTHING_PHOTOS_DIR; without photos, photo-like validation images set it)",
+        )
         parser.add_argument("--no-activate", action="store_true", help="publish without making it active")
         parser.add_argument(
             "--include-corrections",
@@ -86,12 +93,22 @@ class Command(BaseCommand):
         except (FileNotFoundError, ValueError) as error:
             raise CommandError(f"Cannot load Fashion-MNIST: {error}") from error
 
+        photos_dir = options["photos_dir"] or getattr(settings, "CLOTHING_PHOTOS_DIR", None)
+        calibration = None
+        if photos_dir:
+            try:
+                calibration = load_calibration_photos(photos_dir)
+            except FileNotFoundError as error:
+                raise CommandError(str(error)) from error
+
         verbose = 1 if options["verbosity"] >= 1 else 0
         if corrected is None:
-            result = train(config, dataset, verbose=verbose)
+            result = train(config, dataset, calibration=calibration, verbose=verbose)
         else:
             try:
-                result = train_with_corrections(config, dataset, corrected, model_dir, verbose=verbose)
+                result = train_with_corrections(
+                    config, dataset, corrected, model_dir, calibration=calibration, verbose=verbose
+                )
             except NoUsableCorrections as error:
                 raise CommandError(f"{error} {NEXT_STEP}") from error
         activate = not options["no_activate"]
