@@ -132,7 +132,7 @@ def chunk_rows(chunk: int, first_day: datetime.date, days: int) -> list[dict]:
     rows = []
     for i in range(n):
         day = first_day + datetime.timedelta(days=int(day_offsets[i]))
-        when = datetime.datetime(day.year, day.month, day.day, int(hours[i]), tzinfo=datetime.timezone.utc)
+        when = datetime.datetime(day.year, day.month, day.day, int(hours[i]), tzinfo=datetime.UTC)
         when += datetime.timedelta(seconds=int(seconds[i]), microseconds=int(micros[i]))
         # A time UUID whose node and clock sequence come from the row number: unique and repeatable.
         row_number = chunk * CHUNK + i
@@ -225,7 +225,7 @@ def load(session, rows_wanted: int, days: int, concurrency: int) -> bool:
     )
     state = session.execute(f"SELECT * FROM {KEYSPACE}.bench_load_state WHERE name = 'load'").one()
     if state is None:
-        first_day = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=days)
+        first_day = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=days)
         session.execute(
             f"INSERT INTO {KEYSPACE}.bench_load_state (name, first_day, days, chunks) "
             "VALUES ('load', %s, %s, {})",

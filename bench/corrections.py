@@ -150,7 +150,7 @@ def main() -> int:
         recorded = record_renders(dataset, args.renders, args.seed)
         mistakes = [(prediction, truth) for prediction, truth in recorded if prediction.label_index != truth]
         corrected, unseen = mistakes[: args.corrections], mistakes[args.corrections :]
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         for prediction, truth in corrected:
             store.correct(prediction.id, CLASS_NAMES[truth], "bench", now)
         print(
@@ -179,7 +179,8 @@ def main() -> int:
         sets = {
             "test set": (dataset.x_test, dataset.y_test),
             "corrected uploads": (
-                stored_inputs([p for p, _ in corrected]), np.array([t for _, t in corrected])
+                stored_inputs([p for p, _ in corrected]),
+                np.array([t for _, t in corrected]),
             ),
             "unseen mistakes": (stored_inputs([p for p, _ in unseen]), np.array([t for _, t in unseen])),
         }

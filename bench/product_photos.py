@@ -121,7 +121,8 @@ def main() -> None:
     gap = 100 * (clean.mean() - photos.mean())
     kinds = np.array([kind_of(index) for index in range(len(images))])
     print(
-        f"model version {predictor.version}; {len(images)} test images, rendered and preprocessed in {rendered_s:.0f} s"
+        f"model version {predictor.version}; {len(images)} test images, "
+        f"rendered and preprocessed in {rendered_s:.0f} s"
     )
     print(f"  clean test images   {clean.mean():.2%}")
     print(f"  product photos      {photos.mean():.2%}   gap {gap:+.2f} points (goal <= {GOAL_POINTS})")

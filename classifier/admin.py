@@ -245,12 +245,14 @@ class PredictionAdmin(admin.ModelAdmin):
             return self.admin_site.admin_view(view)
 
         return [
-            path("export/", wrap(self.export_view), name="%s_%s_export" % info),
-            path("model-versions/", wrap(self.model_versions_view), name="%s_%s_model_versions" % info),
+            path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
+            path(
+                "model-versions/", wrap(self.model_versions_view), name="{}_{}_model_versions".format(*info)
+            ),
             path(
                 "model-versions/<str:version>/<str:plot>",
                 wrap(self.model_plot_view),
-                name="%s_%s_model_plot" % info,
+                name="{}_{}_model_plot".format(*info),
             ),
             *super().get_urls(),
         ]

@@ -57,7 +57,9 @@ class PredictionOut(Schema):
     model_version: str
     sha256: str
     url: str = Field(description="the prediction's result page")
-    repeat: bool = Field(False, description="this file was classified before by the same model; not recomputed")
+    repeat: bool = Field(
+        False, description="this file was classified before by the same model; not recomputed"
+    )
 
 
 class FailedUploadOut(Schema):
@@ -138,7 +140,10 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
         try:
             uploads[position] = validate(file)
         except FormValidationError as problem:
-            failures[position] = {"filename": file.name or "", "error": {"code": problem.code, "message": problem.messages[0]}}
+            failures[position] = {
+                "filename": file.name or "",
+                "error": {"code": problem.code, "message": problem.messages[0]},
+            }
     recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
     metrics.count(list(recorded.values()))
     items = [
@@ -146,7 +151,13 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
         for n in range(len(image))
     ]
     if not recorded:
-        return Status(400, {**error("no_image_classified", "None of the uploaded files could be classified."), "predictions": items})
+        return Status(
+            400,
+            {
+                **error("no_image_classified", "None of the uploaded files could be classified."),
+                "predictions": items,
+            },
+        )
     return Status(201, {"predictions": items})
 
 
@@ -163,7 +174,9 @@ def list_predictions(request: HttpRequest, query: Query[PageQuery]):
     """A day's predictions newest first, `limit` at a time; follow `next_cursor` for older ones."""
     if query.label is not None and query.label not in CLASS_NAMES:
         return Status(400, error("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
-    page = timeline.day_page(query.day or timeline.today(), before=query.cursor, limit=query.limit, label=query.label)
+    page = timeline.day_page(
+        query.day or timeline.today(), before=query.cursor, limit=query.limit, label=query.label
+    )
     return {
         "day": page.day,
         "predictions": [prediction_out(request, prediction) for prediction in page.predictions],

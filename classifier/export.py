@@ -34,14 +34,14 @@ def _text(value: str | None) -> str:
 
 
 def _timestamp(value: datetime.datetime | None) -> str:
-    return value.replace(tzinfo=datetime.timezone.utc).isoformat() if value else ""
+    return value.replace(tzinfo=datetime.UTC).isoformat() if value else ""
 
 
 def csv_line(row: dict, uncertain_below: float) -> list[object]:
     """One stored prediction (a row of `prediction`) as CSV cells, in HEADER order."""
     return [
         row["id"],
-        datetime_from_uuid1(row["id"]).replace(tzinfo=datetime.timezone.utc).isoformat(),
+        datetime_from_uuid1(row["id"]).replace(tzinfo=datetime.UTC).isoformat(),
         _text(row["filename"]),
         row["label"],
         row["label_index"],

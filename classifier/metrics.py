@@ -13,11 +13,17 @@ from mlmodel.artifacts import active_version
 from .recorder import Recorded
 
 PREDICTIONS = Counter(
-    "fashionsite_predictions_total", "Predictions stored, by predicted class (repeats not counted).", ["label"]
+    "fashionsite_predictions_total",
+    "Predictions stored, by predicted class (repeats not counted).",
+    ["label"],
 )
-REPEATS = Counter("fashionsite_repeat_uploads_total", "Uploads answered with an earlier prediction of the same file.")
+REPEATS = Counter(
+    "fashionsite_repeat_uploads_total", "Uploads answered with an earlier prediction of the same file."
+)
 ACTIVE_MODEL = Gauge(
-    "fashionsite_active_model", "1 for the model version that serves predictions.", ["version"],
+    "fashionsite_active_model",
+    "1 for the model version that serves predictions.",
+    ["version"],
     multiprocess_mode="mostrecent",
 )
 

@@ -113,7 +113,7 @@ class Prediction(DjangoCassandraModel):
 
     @property
     def created_at(self) -> datetime.datetime:
-        return datetime_from_uuid1(self.id).replace(tzinfo=datetime.timezone.utc)
+        return datetime_from_uuid1(self.id).replace(tzinfo=datetime.UTC)
 
     @property
     def class_probabilities(self) -> list[tuple[str, float]]:
@@ -132,7 +132,7 @@ class Prediction(DjangoCassandraModel):
     def corrected_at_utc(self) -> datetime.datetime | None:
         if self.corrected_at is None:
             return None
-        return self.corrected_at.replace(tzinfo=datetime.timezone.utc)
+        return self.corrected_at.replace(tzinfo=datetime.UTC)
 
     def get_absolute_url(self) -> str:
         return reverse("classifier:result", args=[self.id])

@@ -136,7 +136,7 @@ class Page:
 
 
 def today() -> datetime.date:
-    return datetime.datetime.now(datetime.timezone.utc).date()
+    return datetime.datetime.now(datetime.UTC).date()
 
 
 def page(view: View, cursor: Cursor | None = None, limit: int = 50) -> Listing:

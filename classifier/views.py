@@ -13,6 +13,7 @@ from .forms import UploadForm
 from .models import Prediction
 from .recorder import classify_and_record
 
+
 @require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     status = 200

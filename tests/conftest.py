@@ -58,7 +58,10 @@ def fashion_mnist():
 @pytest.fixture(scope="session")
 def test_image_pngs(fashion_mnist) -> list[tuple[bytes, int]]:
     """The first 300 Fashion-MNIST test images as PNG files, with their true labels."""
-    return [(png_bytes(image), int(label)) for image, label in zip(fashion_mnist.x_test[:300], fashion_mnist.y_test[:300])]
+    return [
+        (png_bytes(image), int(label))
+        for image, label in zip(fashion_mnist.x_test[:300], fashion_mnist.y_test[:300])
+    ]
 
 
 @pytest.fixture

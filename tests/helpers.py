@@ -34,7 +34,8 @@ def free_port() -> int:
 
 
 def wait_until_answering(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Poll `url` until it answers 200; fail, showing the server's log, if the server exits or time runs out."""
+    """Poll `url` until it answers 200; fail, showing the server's log, if the server exits or time
+    runs out."""
     deadline = time.monotonic() + timeout
     while True:
         assert server.poll() is None, f"the server exited:\n{log.read_text()}"

@@ -82,5 +82,10 @@ def test_browse_other_days(staff_client):
 
 
 def test_detail_of_unknown_prediction_is_404(staff_client):
-    assert staff_client.get(reverse("admin:classifier_prediction_change", args=[uuid.uuid1()])).status_code == 404
-    assert staff_client.get(reverse("admin:classifier_prediction_change", args=["nonsense"])).status_code == 404
+    assert (
+        staff_client.get(reverse("admin:classifier_prediction_change", args=[uuid.uuid1()])).status_code
+        == 404
+    )
+    assert (
+        staff_client.get(reverse("admin:classifier_prediction_change", args=["nonsense"])).status_code == 404
+    )

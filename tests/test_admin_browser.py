@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -22,7 +23,7 @@ def test_staff_filter_search_page_and_correct_in_the_admin(
     page, live_server, django_user_model, monkeypatch, tmp_path
 ):
     monkeypatch.setattr(prediction_admin, "PAGE_SIZE", 3)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     yesterday = now - datetime.timedelta(days=1)
     for minutes, name, label in [
         (50, "old sandal.png", "Sandal"),

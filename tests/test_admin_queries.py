@@ -54,12 +54,12 @@ JPEG = _image_bytes("JPEG", (40, 40))
 
 def day(count: int) -> datetime.date:
     """The UTC day `count` days ago."""
-    return datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=count)
+    return datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=count)
 
 
 def at(days_ago: int, hour: int, minute: int = 0, second: int = 0) -> datetime.datetime:
     d = day(days_ago)
-    return datetime.datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=datetime.timezone.utc)
+    return datetime.datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=datetime.UTC)
 
 
 def stored(
@@ -331,9 +331,7 @@ def test_staff_correct_a_label_and_the_list_and_history_show_it(staff_client, we
         "Shirt",
         "staff",
     )
-    assert (
-        abs(stored_now.corrected_at_utc - datetime.datetime.now(datetime.timezone.utc)).total_seconds() < 60
-    )
+    assert abs(stored_now.corrected_at_utc - datetime.datetime.now(datetime.UTC)).total_seconds() < 60
     assert (stored_now.filename, stored_now.sha256) == (coat.filename, coat.sha256)
     assert stored_now.confidence == pytest.approx(coat.confidence)
 
@@ -423,7 +421,7 @@ def test_the_admin_requires_staff_for_every_page(client, django_user_model, week
 def test_export_streams_every_row_of_the_filtered_view(staff_client, week, small_pages):
     stored(at(2, 12), "=HYPERLINK(evil).png", "Ankle boot")
     store.correct(
-        week[1].id, "Sneaker", "curator", datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.timezone.utc)
+        week[1].id, "Sneaker", "curator", datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.UTC)
     )
 
     response = staff_client.get(f"{EXPORT}?from={day(6)}&to={day(0)}&label=Ankle+boot")

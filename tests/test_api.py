@@ -15,8 +15,19 @@ from .helpers import cassandra_db
 pytestmark = cassandra_db
 
 ITEM_FIELDS = {
-    "id", "created_at", "filename", "label", "label_index", "confidence", "probabilities", "top",
-    "uncertain", "model_version", "sha256", "url", "repeat",
+    "id",
+    "created_at",
+    "filename",
+    "label",
+    "label_index",
+    "confidence",
+    "probabilities",
+    "top",
+    "uncertain",
+    "model_version",
+    "sha256",
+    "url",
+    "repeat",
 }
 
 
@@ -50,11 +61,16 @@ def test_failed_items_answer_in_place_and_all_failing_is_400(client, test_image_
     mixed = post_images(client, bad, png_file(test_image_pngs, 0))
     assert mixed.status_code == 201
     failed, good = mixed.json()["predictions"]
-    assert failed == {"filename": "notes.txt", "error": {"code": "not_image", "message": failed["error"]["message"]}}
+    assert failed == {
+        "filename": "notes.txt",
+        "error": {"code": "not_image", "message": failed["error"]["message"]},
+    }
     assert "not a readable image" in failed["error"]["message"]
     assert good["filename"] == "image-0.png"
 
-    all_bad = post_images(client, SimpleUploadedFile("a.png", b"", "image/png"), SimpleUploadedFile("b.txt", b"x"))
+    all_bad = post_images(
+        client, SimpleUploadedFile("a.png", b"", "image/png"), SimpleUploadedFile("b.txt", b"x")
+    )
     assert all_bad.status_code == 400
     assert all_bad.json()["error"]["code"] == "no_image_classified"
     assert [item["error"]["code"] for item in all_bad.json()["predictions"]] == ["empty", "not_image"]
@@ -97,7 +113,9 @@ def test_unknown_addresses_answer_404_in_the_error_shape(client):
 
 def test_same_image_again_returns_the_stored_prediction_as_a_repeat(client, test_image_pngs):
     first = post_images(client, png_file(test_image_pngs, 0, "first.png")).json()["predictions"][0]
-    again = post_images(client, png_file(test_image_pngs, 0, "again.png"), png_file(test_image_pngs, 0, "twice.png"))
+    again = post_images(
+        client, png_file(test_image_pngs, 0, "again.png"), png_file(test_image_pngs, 0, "twice.png")
+    )
 
     repeats = again.json()["predictions"]
     assert [item["repeat"] for item in repeats] == [True, True]
@@ -123,7 +141,7 @@ def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
         if cursor is None:
             break
     assert seen == ids[::-1]
-    assert page["day"] == datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert page["day"] == datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def test_label_filter(client, test_image_pngs):

@@ -1,4 +1,5 @@
-"""Hostile and odd uploads: every one gets a clear 4xx or a classification, never a 5xx or a half-written row."""
+"""Hostile and odd uploads: every one gets a clear 4xx or a classification, never a 5xx or a
+half-written row."""
 
 import io
 import struct
@@ -43,7 +44,12 @@ def decompression_bomb() -> bytes:
     """A few hundred bytes of PNG that claim 100,000 x 100,000 pixels."""
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
     pixels = zlib.compress(b"\0" * 1000)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", pixels) + png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", pixels)
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def animated_gif() -> bytes:
@@ -219,7 +225,9 @@ def test_filename_headers_django_refuses_get_a_400(client, test_image_pngs, file
     assert timeline.latest() == []
 
 
-@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.binary(min_size=1, max_size=300), api=st.booleans())
 @example(name=b"\r\n\r\n", api=False)
 @example(name=b"\r\n\r\n", api=True)
@@ -233,17 +241,24 @@ def test_fuzzed_filename_bytes_never_crash_the_site(client, name, api):
         assert client.get(url).status_code == 200
 
 
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     data=st.one_of(
         st.binary(max_size=2048),
         st.builds(
             lambda w, h, mode, fmt, seed: encode(
-                Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)).convert(mode),
+                Image.fromarray(
+                    np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+                ).convert(mode),
                 fmt,
             ),
-            st.integers(1, 64), st.integers(1, 64), st.sampled_from(["L", "RGB", "P"]),
-            st.sampled_from(["PNG", "GIF", "BMP", "WEBP", "TIFF"]), st.integers(0, 2**32 - 1),
+            st.integers(1, 64),
+            st.integers(1, 64),
+            st.sampled_from(["L", "RGB", "P"]),
+            st.sampled_from(["PNG", "GIF", "BMP", "WEBP", "TIFF"]),
+            st.integers(0, 2**32 - 1),
         ),
         st.builds(lambda image, cut: image[:cut], st.just(encode(garment(), "PNG")), st.integers(0, 400)),
     )

@@ -134,7 +134,7 @@ class Site:
 @pytest.fixture(scope="module")
 def cluster(request, tmp_path_factory):
     if not only_when_selected(request.config):
-        pytest.skip('starts three Cassandra nodes: run with -m cluster')
+        pytest.skip("starts three Cassandra nodes: run with -m cluster")
     cluster = LocalCluster(
         tmp_path_factory.mktemp("cluster"),
         size=3,

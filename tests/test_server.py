@@ -67,6 +67,7 @@ def server(cassandra_node, settings, tmp_path):
 
 def test_a_burst_of_uploads_as_the_first_requests_is_all_classified_and_stored(server, fashion_mnist):
     """Every worker's first uploads arrive together, while its Cassandra connection is being made."""
+
     def upload(index: int) -> requests.Response:
         image = (f"burst-{index}.png", png_bytes(fashion_mnist.x_test[index]), "image/png")
         return requests.post(f"{server.url}/api/predictions", files={"image": image}, timeout=60)
@@ -80,4 +81,3 @@ def test_a_burst_of_uploads_as_the_first_requests_is_all_classified_and_stored(s
     stored = timeline.find_many([uuid.UUID(item["id"]) for item in answered])
     assert [(p.filename, p.label) for p in stored] == [(item["filename"], item["label"]) for item in answered]
     assert "Traceback" not in server.output()
-

@@ -183,7 +183,9 @@ def test_train_model_with_corrections_reports_what_it_used_and_how_accuracy_chan
         versions_page = staff_client.get(reverse("admin:classifier_prediction_model_versions")).text
     new_row = versions_page.split(f'id="version-{new}"', 1)[1].split("</tr>", 1)[0]
     assert "with 3 corrected uploads" in new_row
-    assert "corrected upload" not in versions_page.split(f'id="version-{baseline}"', 1)[1].split("</tr>", 1)[0]
+    assert (
+        "corrected upload" not in versions_page.split(f'id="version-{baseline}"', 1)[1].split("</tr>", 1)[0]
+    )
 
     before, after = used["accuracy_before"], used["accuracy_after"]
     assert used["baseline_version"] == baseline
@@ -210,7 +212,9 @@ def test_include_corrections_without_any_stops_before_training(staff_client, fas
     versions = artifacts.list_versions(model_dir)
 
     arguments = ["--include-corrections", *QUICK, "--model-dir", str(model_dir)]
-    with pytest.raises(CommandError, match="no corrected predictions were found.*Correct labels in the admin"):
+    with pytest.raises(
+        CommandError, match="no corrected predictions were found.*Correct labels in the admin"
+    ):
         call_command("train_model", *arguments, verbosity=0)
     assert artifacts.list_versions(model_dir) == versions
 
@@ -229,7 +233,10 @@ def test_corrections_that_are_all_test_images_are_refused(staff_client, fashion_
 @pytest.mark.parametrize(
     ("failure", "message"),
     [
-        (NoHostAvailable("Unable to connect to any servers", {}), "Cannot read the corrections from Cassandra"),
+        (
+            NoHostAvailable("Unable to connect to any servers", {}),
+            "Cannot read the corrections from Cassandra",
+        ),
         (InvalidRequest("Cannot execute this query"), "run `manage.py sync_schema`"),
     ],
 )
