@@ -111,8 +111,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # the API docs page's templates and static files
     "django_prometheus",
-    "classifier",
-    "mlmodel",
+    "classifier",  # the site; its commands include train_model (mlmodel itself is no Django app)
     "cassandra_node",
 ]
 

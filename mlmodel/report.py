@@ -11,20 +11,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from mlmodel.artifacts import CONFUSION_MATRIX_FILE, REPORT_FILE, TRAINING_CURVES_FILE
 from mlmodel.classes import CLASS_NAMES
 
-if TYPE_CHECKING:
-    # Only for the annotation: reading a report must not load TensorFlow.
+if TYPE_CHECKING:  # annotations only (neither module imports this one): no TensorFlow here
     from mlmodel.feedback import FeedbackReport
     from mlmodel.training import TrainingResult
 
-REPORT_FILE = "report.json"
-CONFUSION_MATRIX_FILE = "confusion_matrix.png"
-TRAINING_CURVES_FILE = "training_curves.png"
 
-
-def write_report(result: TrainingResult, directory: Path) -> None:
-    """Write report.json, confusion_matrix.png and training_curves.png into directory."""
+def write_report(result: TrainingResult, directory: Path, feedback: FeedbackReport | None = None) -> None:
+    """Write report.json, confusion_matrix.png and training_curves.png into directory (with what a
+    run with corrections used, when `feedback` is given); artifacts.read_report reads them back."""
     report = {
         "test": result.test.as_dict(),
         "parameter_count": result.model.count_params(),
@@ -33,14 +30,14 @@ def write_report(result: TrainingResult, directory: Path) -> None:
         "config": asdict(result.config),
         "history": result.history,
     }
-    if result.feedback is not None:
-        report["corrections"] = result.feedback.as_dict()
+    if feedback is not None:
+        report["corrections"] = feedback.as_dict()
     (directory / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     _confusion_matrix_figure(result.test.confusion).savefig(directory / CONFUSION_MATRIX_FILE, dpi=100)
     _training_curves_figure(result.history).savefig(directory / TRAINING_CURVES_FILE, dpi=100)
 
 
-def summary(result: TrainingResult) -> str:
+def summary(result: TrainingResult, feedback: FeedbackReport | None = None) -> str:
     """A few lines for the terminal: the figures of report.json without the history."""
     test = result.test
     lines = [
@@ -55,8 +52,8 @@ def summary(result: TrainingResult) -> str:
     ]
     for name, precision, recall in zip(CLASS_NAMES, test.precision, test.recall):
         lines.append(f"  {name:<14} {precision:>9.4f} {recall:>7.4f}")
-    if result.feedback is not None:
-        lines += feedback_summary(result.feedback)
+    if feedback is not None:
+        lines += feedback_summary(feedback)
     return "\n".join(lines)
 
 

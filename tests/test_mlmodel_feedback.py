@@ -68,7 +68,7 @@ def test_without_extra_examples_the_training_split_is_unchanged(dataset, monkeyp
     monkeypatch.setattr(training, "_batches", recording)
     result = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, verbose=0)
     assert sizes == [270]
-    assert (result.extra_examples, result.extra_repeats, result.feedback) == (0, 0, None)
+    assert (result.extra_examples, result.extra_repeats) == (0, 0)
 
 
 def test_oversampling_is_modest_and_capped():

@@ -15,6 +15,7 @@ from mlmodel.data import load_fashion_mnist
 from mlmodel.evaluation import softmax
 from mlmodel.network import build_model
 from mlmodel.predictor import get_predictor
+from mlmodel.publishing import publish
 from mlmodel.training import PROFILES, TrainingConfig, resolve_precision, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ def test_subsets_are_reproducible_from_the_seed(dataset):
 
 
 def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, tmp_path):
-    version = artifacts.publish(quick_result, dataset.fingerprint(), tmp_path)
+    version = publish(quick_result, dataset.fingerprint(), tmp_path)
     assert re.fullmatch(r"\d{8}-\d{6}", version)
     assert artifacts.active_version(tmp_path) == version
     assert (tmp_path / "ACTIVE").read_text().strip() == version
@@ -122,7 +123,7 @@ def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, 
 
 
 def test_versions_published_in_the_same_second_get_distinct_names(quick_result, tmp_path):
-    names = [artifacts.publish(quick_result, "f", tmp_path, activate=False) for _ in range(3)]
+    names = [publish(quick_result, "f", tmp_path, activate=False) for _ in range(3)]
     assert len(set(names)) == 3
     assert [entry["version"] for entry in artifacts.list_versions(tmp_path)] == sorted(names)
 
@@ -130,8 +131,8 @@ def test_versions_published_in_the_same_second_get_distinct_names(quick_result, 
 def test_activation_is_explicit_and_checked(quick_result, tmp_path):
     with pytest.raises(FileNotFoundError, match="train_model"):
         artifacts.active_version(tmp_path)
-    first = artifacts.publish(quick_result, "f", tmp_path)
-    second = artifacts.publish(quick_result, "f", tmp_path, activate=False)
+    first = publish(quick_result, "f", tmp_path)
+    second = publish(quick_result, "f", tmp_path, activate=False)
     assert artifacts.active_version(tmp_path) == first
     listed = [(entry["version"], entry["active"]) for entry in artifacts.list_versions(tmp_path)]
     assert listed == [(first, True), (second, False)]

@@ -26,10 +26,10 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import corrections, timeline
+from classifier.management.commands import train_model as train_model_command
 from classifier.models import Prediction
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
-from mlmodel.management.commands import train_model as train_model_command
 from mlmodel.preprocessing import open_image, to_model_input
 
 from .helpers import cassandra_db, png_bytes

@@ -5,6 +5,9 @@ With `--include-corrections` the staff-corrected uploads stored in Cassandra joi
 the new model with the one active before. When there are no corrections the command stops before
 training and says so: the run asked for would be no different from one without the flag, and a
 model published as "trained with corrections" that has none would mislead.
+
+The command lives in the site's app because it reads Cassandra; everything it runs of the model
+(loading, training, publishing, the report) is mlmodel's, which knows nothing of Django.
 """
 
 import dataclasses
@@ -20,6 +23,7 @@ from classifier.middleware import CASSANDRA_DOWN
 from mlmodel import artifacts
 from mlmodel.data import LabelledImages, load_fashion_mnist
 from mlmodel.feedback import NoUsableCorrections, train_with_corrections
+from mlmodel.publishing import publish
 from mlmodel.report import summary
 from mlmodel.training import PROFILES, train
 
@@ -87,21 +91,24 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot load Fashion-MNIST: {error}") from error
 
         verbose = 1 if options["verbosity"] >= 1 else 0
+        feedback = None
         if corrected is None:
             result = train(config, dataset, verbose=verbose)
         else:
             try:
-                result = train_with_corrections(config, dataset, corrected, model_dir, verbose=verbose)
+                result, feedback = train_with_corrections(
+                    config, dataset, corrected, model_dir, verbose=verbose
+                )
             except NoUsableCorrections as error:
                 raise CommandError(f"{error} {NEXT_STEP}") from error
         activate = not options["no_activate"]
-        version = artifacts.publish(result, dataset.fingerprint(), model_dir, activate=activate)
+        version = publish(result, dataset.fingerprint(), model_dir, feedback=feedback, activate=activate)
 
         self.stdout.write(
             "\n".join(
                 [
                     self.style.SUCCESS(f"Trained model version {version} (profile {options['profile']})"),
-                    summary(result),
+                    summary(result, feedback),
                     f"  written to     {model_dir / version} (report.json and PNGs beside the model)",
                     f"  active         {'yes' if activate else 'no (run without --no-activate to serve it)'}",
                     f"  command time   {time.perf_counter() - started:.1f} s",
