@@ -50,9 +50,10 @@ from django_cassandra_engine.models import DjangoCassandraModel  # noqa: E402
 
 from bench.product_photos import KINDS, render  # noqa: E402
 from cassandra_node.configured import configured_node  # noqa: E402
-from classifier import corrections, schema, store  # noqa: E402
-from classifier.models import Prediction, PredictionImages  # noqa: E402
-from classifier.recorder import Upload, classify_and_record  # noqa: E402
+from classifier import corrections, cql, reads, schema, store  # noqa: E402
+from classifier.models import Prediction  # noqa: E402
+from classifier.recorder import classify_and_record  # noqa: E402
+from classifier.uploads import Upload  # noqa: E402
 from mlmodel import artifacts  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
 from mlmodel.data import load_fashion_mnist  # noqa: E402
@@ -105,9 +106,8 @@ def record_renders(dataset, count: int, seed: int) -> list[tuple]:
 
 def stored_inputs(predictions: list[Prediction]) -> np.ndarray:
     """The 28x28 model inputs stored with these predictions."""
-    cql = f"SELECT model_input_png FROM {store.table(PredictionImages)} WHERE id = ?"
-    rows = [store.execute(cql, (prediction.id,)).one() for prediction in predictions]
-    return np.stack([corrections.model_input_pixels(row["model_input_png"]) for row in rows])
+    images = [reads.images_of(prediction.id) for prediction in predictions]
+    return np.stack([corrections.model_input_pixels(image.model_input_png) for image in images])
 
 
 def train(model_dir: Path, data_dir: str | None, profile: str, *extra: str) -> str:
@@ -191,7 +191,7 @@ def main() -> int:
             print(f"{name:<44}" + "".join(f"{figure:>20.2%}" for figure in figures))
         print(f"\nload average {os.getloadavg()[0]:.1f}")
     finally:
-        store.session().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
+        cql.session().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
         shutil.rmtree(work, ignore_errors=True)
         if started_here and not args.keep_node:
             node.stop()

@@ -10,8 +10,6 @@ from prometheus_client import Counter, Gauge
 
 from mlmodel.artifacts import active_version
 
-from .recorder import Recorded
-
 PREDICTIONS = Counter(
     "fashionsite_predictions_total",
     "Predictions stored, by predicted class (repeats not counted).",
@@ -28,12 +26,12 @@ ACTIVE_MODEL = Gauge(
 )
 
 
-def count(recorded: list[Recorded]) -> None:
-    for item in recorded:
-        if item.repeat:
-            REPEATS.inc()
-        else:
-            PREDICTIONS.labels(item.prediction.label).inc()
+def count(labels: list[str], repeats: int) -> None:
+    """Count newly stored predictions by label, and uploads answered with an earlier prediction."""
+    for label in labels:
+        PREDICTIONS.labels(label).inc()
+    if repeats:
+        REPEATS.inc(repeats)
 
 
 def export(request: HttpRequest) -> HttpResponse:

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from classifier import admin as prediction_admin
+from classifier.admin import PredictionAdmin
 
 from .helpers import cassandra_db
 from .test_admin_queries import stored
@@ -22,7 +22,7 @@ def rows(page: Page):
 def test_staff_filter_search_page_and_correct_in_the_admin(
     page, live_server, django_user_model, monkeypatch, tmp_path
 ):
-    monkeypatch.setattr(prediction_admin, "PAGE_SIZE", 3)
+    monkeypatch.setattr(PredictionAdmin, "list_per_page", 3)
     now = datetime.datetime.now(datetime.UTC)
     yesterday = now - datetime.timedelta(days=1)
     for minutes, name, label in [

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from classifier import timeline
+from classifier import reads
 from mlmodel.classes import CLASS_NAMES
 
 from .helpers import cassandra_db
@@ -87,14 +87,16 @@ def test_missing_field_too_large_and_not_found_use_the_error_shape(client, setti
     unknown = client.get(f"/api/predictions/{uuid.uuid1()}")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
     not_an_id = client.get("/api/predictions/not-a-uuid")
-    assert not_an_id.status_code in (400, 404) and not_an_id.json()["error"]["message"]
+    assert not_an_id.status_code == 400  # a malformed id is a bad request that names the parameter
+    assert not_an_id.json()["error"]["code"] == "invalid_request"
+    assert "prediction_id" in not_an_id.json()["error"]["message"]
 
 
 def test_an_unexpected_failure_is_a_500_in_the_error_shape_without_details(monkeypatch):
     def broken(prediction_id):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(timeline, "find", broken)
+    monkeypatch.setattr(reads, "find", broken)
     answer = Client(raise_request_exception=False).get(f"/api/predictions/{uuid.uuid1()}")
     assert answer.status_code == 500
     assert answer.json()["error"]["code"] == "server_error"

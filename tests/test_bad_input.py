@@ -15,8 +15,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from classifier import timeline
-from classifier.recorder import MAX_FILENAME_LENGTH, clean_filename
+from classifier import reads
+from classifier.uploads import MAX_FILENAME_LENGTH, clean_filename
 
 from .helpers import cassandra_db
 
@@ -102,7 +102,7 @@ def test_refused_with_a_clear_message_and_nothing_stored(client, case, api):
     else:
         assert response.status_code == status
         assert message in response.text
-    assert timeline.latest() == []
+    assert reads.latest() == []
 
 
 @pytest.mark.parametrize("case", list(ACCEPTED))
@@ -110,8 +110,8 @@ def test_odd_but_valid_images_are_classified(client, case):
     response = post(client, "odd.img", ACCEPTED[case]())
 
     assert response.status_code == 302
-    [stored] = timeline.latest()
-    assert timeline.images_of(stored.id) is not None
+    [stored] = reads.latest()
+    assert reads.images_of(stored.id) is not None
     assert client.get(response.url).status_code == 200
 
 
@@ -119,7 +119,7 @@ def test_a_500_character_filename_is_stored_shortened_with_its_extension(client,
     response = post(client, "a" * 496 + ".png", test_image_pngs[0][0])
 
     assert response.status_code == 302
-    [stored] = timeline.latest()
+    [stored] = reads.latest()
     assert stored.filename == "a" * 196 + ".png"
     assert client.get(response.url).status_code == 200
 
@@ -188,9 +188,9 @@ def test_a_non_utf8_filename_is_classified_and_stored_safely(staff_client, test_
     else:
         assert response.status_code == 302, response.content
         result_url = response.url
-    [stored] = timeline.latest()
+    [stored] = reads.latest()
     assert stored.filename == stored_as
-    assert timeline.images_of(stored.id) is not None
+    assert reads.images_of(stored.id) is not None
 
     shown = escape(stored_as)
     pages = [
@@ -222,7 +222,7 @@ def test_filename_headers_django_refuses_get_a_400(client, test_image_pngs, file
         assert response.json()["error"]["message"]
     else:
         assert "Back to the upload form" in response.text or "Choose at least one image" in response.text
-    assert timeline.latest() == []
+    assert reads.latest() == []
 
 
 @hypothesis_settings(

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from classifier import timeline
+from classifier import reads
 from mlmodel.classes import CLASS_NAMES
 
 from .helpers import cassandra_db, png_bytes
@@ -21,7 +21,7 @@ def upload(client, *files: SimpleUploadedFile):
 
 
 def stored_today() -> list:
-    return timeline.day_page(timeline.today(), limit=1000).predictions
+    return reads.latest(limit=1000)
 
 
 def test_upload_classifies_and_stores_everything(client, test_image_pngs):
@@ -31,7 +31,7 @@ def test_upload_classifies_and_stores_everything(client, test_image_pngs):
     assert response.status_code == 302
     [stored] = stored_today()
     assert response.url == f"/predictions/{stored.id}/"
-    prediction = timeline.find(stored.id)
+    prediction = reads.find(stored.id)
     assert prediction.filename == "my ankle boot.png"
     assert prediction.label == CLASS_NAMES[label] == CLASS_NAMES[prediction.label_index]
     assert len(prediction.probabilities) == 10
@@ -40,7 +40,7 @@ def test_upload_classifies_and_stores_everything(client, test_image_pngs):
     assert prediction.image_format == "PNG" and (prediction.image_width, prediction.image_height) == (28, 28)
     assert len(prediction.sha256) == 64 and prediction.model_version
 
-    images = timeline.images_of(stored.id)
+    images = reads.images_of(stored.id)
     model_input = np.asarray(Image.open(io.BytesIO(images.model_input_png)))
     assert np.array_equal(model_input, np.asarray(Image.open(io.BytesIO(png))))
     assert Image.open(io.BytesIO(images.thumbnail_jpeg)).format == "JPEG"
@@ -99,7 +99,7 @@ def test_every_accepted_format_is_classified(client, fashion_mnist, fmt):
     assert response.status_code == 302
     [stored] = stored_today()
     assert stored.image_format == fmt
-    assert timeline.find(stored.id).preprocessing_decisions["inverted"] is True
+    assert reads.find(stored.id).preprocessing_decisions["inverted"] is True
 
 
 @pytest.mark.parametrize(

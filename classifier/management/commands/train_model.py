@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from classifier.corrections import corrected_examples
-from classifier.middleware import CASSANDRA_DOWN
+from classifier.cql import CASSANDRA_DOWN
 from mlmodel import artifacts
 from mlmodel.data import LabelledImages, load_fashion_mnist
 from mlmodel.feedback import NoUsableCorrections, train_with_corrections
