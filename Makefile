@@ -21,7 +21,10 @@ run: setup database
 	PROMETHEUS_MULTIPROC_DIR=var/prometheus WEB_CONCURRENCY=$(WORKERS) \
 		$(BIN)/gunicorn fashionsite.wsgi --config python:fashionsite.gunicorn --bind $(HOST):$(PORT)
 
+# Lint and format checks first: they take a second, the suite minutes.
 test: setup-dev browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 # Outside the default run: three real nodes, one killed during uploads (a few minutes).
@@ -41,8 +44,9 @@ stop:
 setup: system-packages $(VENV)/.installed
 setup-dev: setup $(VENV)/.installed-dev
 
+# An existing environment is kept (venv refuses to recreate one that .venv links to).
 $(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@

@@ -12,7 +12,7 @@ RequestFactory request and a superuser, template rendering included) and prints 
     .venv/bin/python bench/admin_scale.py                 # load (once; resumable), then time
     .venv/bin/python bench/admin_scale.py --repeat 15     # time again, no loading
 
-What is loaded: the rows an upload writes (store.insert_queries: `prediction`, `prediction_by_sha256`,
+What is loaded: the rows an upload writes (store.UploadRows: `prediction`, `prediction_by_sha256`,
 `prediction_by_filename`, `prediction_by_sha256_prefix`, and the hour lists once per hour), with
 realistic values -- phone-camera, screenshot and descriptive filenames, a skewed label mix,
 confidences mostly high with ~12% below 0.6, three model versions over the month, random SHA-256s --
@@ -61,7 +61,8 @@ from django_cassandra_engine.models import DjangoCassandraModel  # noqa: E402
 
 from cassandra_node import LocalNode  # noqa: E402
 from cassandra_node.configured import configured_node  # noqa: E402
-from classifier import schema, store, timeline  # noqa: E402
+from classifier import reads, schema, store  # noqa: E402
+from classifier.listing import ListingQuery  # noqa: E402
 from classifier.models import Prediction  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
 
@@ -132,7 +133,7 @@ def chunk_rows(chunk: int, first_day: datetime.date, days: int) -> list[dict]:
     rows = []
     for i in range(n):
         day = first_day + datetime.timedelta(days=int(day_offsets[i]))
-        when = datetime.datetime(day.year, day.month, day.day, int(hours[i]), tzinfo=datetime.timezone.utc)
+        when = datetime.datetime(day.year, day.month, day.day, int(hours[i]), tzinfo=datetime.UTC)
         when += datetime.timedelta(seconds=int(seconds[i]), microseconds=int(micros[i]))
         # A time UUID whose node and clock sequence come from the row number: unique and repeatable.
         row_number = chunk * CHUNK + i
@@ -176,7 +177,7 @@ def uuid_at(when: datetime.datetime, node: int, clock_seq: int) -> uuid.UUID:
     return uuid_from_time(when, node=node & 0xFFFFFFFFFFFF, clock_seq=clock_seq)
 
 
-# Partition key columns leading each insert's values (store.insert_queries): rows of one partition are
+# Partition key columns leading each insert's values (store.UploadRows): rows of one partition are
 # written as one unlogged single-partition batch, a single mutation for the node.
 PARTITION_KEY_ARITY = {
     "prediction": 2,
@@ -193,7 +194,7 @@ def statements_of_chunk(rows: list[dict], prepare, hours_written: set) -> tuple[
     """The requests that write these predictions' rows, and how many table rows they write."""
     groups: dict[tuple, list[tuple]] = {}
     for row in rows:
-        for cql, values in store.insert_queries(row):
+        for cql, values in store.UploadRows.inserts(row).queries():
             values = tuple(values)
             table = cql.split(" ")[2].split(".")[-1]
             if table.startswith("prediction_hours"):  # one row per hour, however many predictions it holds
@@ -225,7 +226,7 @@ def load(session, rows_wanted: int, days: int, concurrency: int) -> bool:
     )
     state = session.execute(f"SELECT * FROM {KEYSPACE}.bench_load_state WHERE name = 'load'").one()
     if state is None:
-        first_day = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=days)
+        first_day = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=days)
         session.execute(
             f"INSERT INTO {KEYSPACE}.bench_load_state (name, first_day, days, chunks) "
             "VALUES ('load', %s, %s, {})",
@@ -391,7 +392,7 @@ def main() -> int:
         oldest = state.first_day.date()
         month = f"from={newest - datetime.timedelta(days=29)}&to={newest}"
         busiest_prefix = "img_"  # phone-camera names: the biggest (day, initial) partition of every day
-        sample = timeline.page(timeline.View.of_day(newest), limit=1).predictions[0]
+        sample = reads.page(ListingQuery.of_day(newest), limit=1).predictions[0]
         print(f"{total_rows:,} predictions in {KEYSPACE}, {oldest} to {newest}; timing the admin changelist "
               f"(view + template), {args.repeat} runs each after one cold run\n")  # fmt: skip
 

@@ -45,9 +45,10 @@ django.setup()
 from bench.product_photos import KINDS, render  # noqa: E402
 from bench.throwaway import create_keyspace, drop_keyspace, train  # noqa: E402
 from cassandra_node.configured import configured_node  # noqa: E402
-from classifier import corrections, store  # noqa: E402
-from classifier.models import Prediction, PredictionImages  # noqa: E402
-from classifier.recorder import Upload, classify_and_record  # noqa: E402
+from classifier import corrections, reads, store  # noqa: E402
+from classifier.models import Prediction  # noqa: E402
+from classifier.recorder import classify_and_record  # noqa: E402
+from classifier.uploads import Upload  # noqa: E402
 from mlmodel import artifacts  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
 from mlmodel.data import load_fashion_mnist  # noqa: E402
@@ -79,9 +80,8 @@ def record_renders(dataset, count: int, seed: int) -> list[tuple]:
 
 def stored_inputs(predictions: list[Prediction]) -> np.ndarray:
     """The 28x28 model inputs stored with these predictions."""
-    cql = f"SELECT model_input_png FROM {store.table(PredictionImages)} WHERE id = ?"
-    rows = [store.execute(cql, (prediction.id,)).one() for prediction in predictions]
-    return np.stack([corrections.model_input_pixels(row["model_input_png"]) for row in rows])
+    images = [reads.images_of(prediction.id) for prediction in predictions]
+    return np.stack([corrections.model_input_pixels(image.model_input_png) for image in images])
 
 
 def main() -> int:
@@ -112,7 +112,7 @@ def main() -> int:
         recorded = record_renders(dataset, args.renders, args.seed)
         mistakes = [(prediction, truth) for prediction, truth in recorded if prediction.label_index != truth]
         corrected, unseen = mistakes[: args.corrections], mistakes[args.corrections :]
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         for prediction, truth in corrected:
             store.correct(prediction.id, CLASS_NAMES[truth], "bench", now)
         print(
@@ -141,7 +141,8 @@ def main() -> int:
         sets = {
             "test set": (dataset.x_test, dataset.y_test),
             "corrected uploads": (
-                stored_inputs([p for p, _ in corrected]), np.array([t for _, t in corrected])
+                stored_inputs([p for p, _ in corrected]),
+                np.array([t for _, t in corrected]),
             ),
             "unseen mistakes": (stored_inputs([p for p, _ in unseen]), np.array([t for _, t in unseen])),
         }

@@ -36,9 +36,13 @@ DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datas
 
 def multipart_body(filename: str, png: bytes) -> bytes:
     return (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{filename}"\r\n'
-        f"Content-Type: image/png\r\n\r\n"
-    ).encode() + png + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{filename}"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 def png(pixels, run_id: str) -> bytes:
@@ -104,7 +108,9 @@ class Run:
                 status = response.status
             except (OSError, http.client.HTTPException):
                 connection.close()
-                connection = http.client.HTTPConnection(self.target.hostname, self.target.port or 80, timeout=60)
+                connection = http.client.HTTPConnection(
+                    self.target.hostname, self.target.port or 80, timeout=60
+                )
                 status, payload = 0, b""
             elapsed = time.perf_counter() - started
             with self.lock:
@@ -129,7 +135,8 @@ def summary(name: str, run: Run, wall: float) -> float:
     throughput = len(latencies) / wall
     print(
         f"{name}: {len(latencies)} requests in {wall:.1f} s = {throughput:.0f}/s; "
-        f"p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:.1f} ms; "
+        f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:.1f} ms; "
         f"statuses {dict(sorted(run.statuses.items()))}"
     )
     return throughput
@@ -157,7 +164,9 @@ def stored_count(url: str, filename_prefix: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -167,11 +176,17 @@ def main() -> None:
     images = load_fashion_mnist(args.data_dir).x_test
     run_id = time.strftime("%Y%m%d%H%M%S")
     uploads = [
-        ("POST", "/api/predictions", multipart_body(f"load-{run_id}-{n}.png", png(images[n % len(images)], run_id)))
+        (
+            "POST",
+            "/api/predictions",
+            multipart_body(f"load-{run_id}-{n}.png", png(images[n % len(images)], run_id)),
+        )
         for n in range(args.count)
     ]
     if args.count > len(images):
-        print(f"note: only {len(images)} distinct images; the rest are repeats (answered without recomputing)")
+        print(
+            f"note: only {len(images)} distinct images; the rest are repeats (answered without recomputing)"
+        )
 
     baseline = Run(args.url, [("GET", "/healthz", None)] * args.count, args.concurrency)
     baseline_throughput = summary("baseline GET /healthz", baseline, baseline.execute())
@@ -183,13 +198,17 @@ def main() -> None:
     if cpu_used:
         print(
             "CPU per upload: "
-            + ", ".join(f"{kind} {seconds / args.count * 1000:.2f} ms" for kind, seconds in sorted(cpu_used.items()))
+            + ", ".join(
+                f"{kind} {seconds / args.count * 1000:.2f} ms" for kind, seconds in sorted(cpu_used.items())
+            )
             + f" (this machine has {os.cpu_count()} cores)"
         )
     readable = readable_count(args.url, load.acknowledged)
     stored = stored_count(args.url, f"load-{run_id}-")
     verdict = "OK" if stored == readable == len(load.acknowledged) else "MISMATCH"
-    print(f"acknowledged {len(load.acknowledged)}, readable by id {readable}, rows stored {stored}: {verdict}")
+    print(
+        f"acknowledged {len(load.acknowledged)}, readable by id {readable}, rows stored {stored}: {verdict}"
+    )
 
 
 if __name__ == "__main__":

@@ -82,7 +82,8 @@ def main() -> None:
     )
     print(f"{'one image per call':<34}{'p50 ms':>10}{'p99 ms':>10}")
     print(
-        f"{'  Keras model.predict':<34}{np.median(keras_single):>10.3f}{np.percentile(keras_single, 99):>10.3f}"
+        f"{'  Keras model.predict':<34}{np.median(keras_single):>10.3f}"
+        f"{np.percentile(keras_single, 99):>10.3f}"
     )
     print(
         f"{'  served (LiteRT)':<34}{np.median(served_single):>10.3f}{np.percentile(served_single, 99):>10.3f}"

@@ -134,11 +134,12 @@ def main() -> int:
             print(f"{kind:<22}{name:<14}{p(found, 0.5):>9.2f}{p(found, 0.99):>9.2f}")
     for kind in ("12 MP phone JPEG", "28x28 PNG"):
         print(
-            f"{kind}: today's path {results[kind, 'old'] / results[kind, 'today']:.1f}x faster than the old one"
+            f"{kind}: today's path {results[kind, 'old'] / results[kind, 'today']:.1f}x faster than the old"
         )
     phone = results["12 MP phone JPEG", "today"]
     print(
-        f"\n12 MP phone JPEG p50 {phone:.1f} ms: goal <= {GOAL_MS:.0f} ms {'met' if phone <= GOAL_MS else 'NOT met'}"
+        f"\n12 MP phone JPEG p50 {phone:.1f} ms: goal <= {GOAL_MS:.0f} ms "
+        f"{'met' if phone <= GOAL_MS else 'NOT met'}"
         f" (decoding alone {results['12 MP phone JPEG', 'decode only']:.1f} ms)"
     )
     print(f"load average {os.getloadavg()[0]:.1f}")

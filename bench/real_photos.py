@@ -45,7 +45,8 @@ from bench.throwaway import create_keyspace, drop_keyspace, train  # noqa: E402
 from cassandra_node.configured import configured_node  # noqa: E402
 from classifier import store  # noqa: E402
 from classifier.models import Prediction  # noqa: E402
-from classifier.recorder import Upload, classify_and_record  # noqa: E402
+from classifier.recorder import classify_and_record  # noqa: E402
+from classifier.uploads import Upload  # noqa: E402
 from mlmodel import artifacts  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
 from mlmodel.clothing_photos import SPLITS, Photo, list_photos  # noqa: E402
@@ -149,14 +150,15 @@ def main() -> int:
         predictions = upload(measured)
         seconds = time.perf_counter() - started
         print(
-            f"{len(measured)} photos uploaded in {seconds:.0f} s ({1000 * seconds / len(measured):.0f} ms each)"
+            f"{len(measured)} photos uploaded in {seconds:.0f} s "
+            f"({1000 * seconds / len(measured):.0f} ms each)"
         )
         report(f"active model {baseline}, split {args.split}", measured, predictions)
 
         if args.adapt:
             other = next(split for split in SPLITS if split != args.split)
             to_correct = corrected_set(list_photos(args.photos, other), args.per_class)
-            now = datetime.datetime.now(datetime.timezone.utc)
+            now = datetime.datetime.now(datetime.UTC)
             for photo, prediction in zip(to_correct, upload(to_correct)):
                 store.correct(prediction.id, true_label(photo, prediction), "bench", now)
             print(f"\n{len(to_correct)} photos of the {other} split uploaded and corrected")

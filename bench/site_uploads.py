@@ -55,20 +55,33 @@ def admin_lists(session: requests.Session, url: str, username: str, password: st
     """How many of `names` today's admin browse lists, following its cursor pages."""
     login = url.rstrip("/") + "/admin/login/"
     session.get(login)
-    session.post(login, data={"username": username, "password": password,
-                              "csrfmiddlewaretoken": session.cookies["csrftoken"], "next": "/admin/"},
-                 headers={"Referer": login})
+    session.post(
+        login,
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        headers={"Referer": login},
+    )
     listed, page_url = set(), url.rstrip("/") + "/admin/classifier/prediction/"
     while page_url:
         page = session.get(page_url).text
         listed |= set(re.findall(r"<td>(bench-[^<]+)</td>", page)) & names
         older = re.search(r'href="(\?day=[\d-]+&amp;before=[0-9a-f-]+)" class="older"', page)
-        page_url = url.rstrip("/") + "/admin/classifier/prediction/" + older[1].replace("&amp;", "&") if older else None
+        page_url = (
+            url.rstrip("/") + "/admin/classifier/prediction/" + older[1].replace("&amp;", "&")
+            if older
+            else None
+        )
     return len(listed)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000/")
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--data-dir", default=os.environ.get("FASHION_MNIST_DIR") or DEFAULT_DATA)
@@ -91,14 +104,19 @@ def main() -> None:
 
     latencies.sort()
     print(f"uploads: {args.count}, classified right: {right} ({right / args.count:.1%})")
-    print(f"upload latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:.1f} ms; "
-          f"{args.count / wall:.1f} uploads/s sequential (each followed by a result-page GET)")
+    print(
+        f"upload latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:.1f} ms; "
+        f"{args.count / wall:.1f} uploads/s sequential (each followed by a result-page GET)"
+    )
     password_file = Path(args.admin_password_file)
     if password_file.exists():
         username, password = password_file.read_text().split()[:2]
-        print(f"listed in the admin browse: {admin_lists(requests.Session(), args.url, username, password, names)}"
-              f" of {len(names)}")
+        print(
+            "listed in the admin browse: "
+            f"{admin_lists(requests.Session(), args.url, username, password, names)}"
+            f" of {len(names)}"
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connections
 from django_cassandra_engine.models import DjangoCassandraModel
 
-from classifier import schema, store
+from classifier import cql, schema
 from classifier.models import Prediction
 from mlmodel import artifacts
 
@@ -39,7 +39,7 @@ def create_keyspace(keyspace: str) -> None:
 
 
 def drop_keyspace(keyspace: str) -> None:
-    store.session().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+    cql.session().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
 
 
 def train(model_dir: Path, data_dir: str | None, profile: str, *extra: str) -> str:

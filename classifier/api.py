@@ -1,13 +1,14 @@
 """The JSON API, built with django-ninja: typed request and response schemas become the OpenAPI
 document at /api/openapi.json and the interactive docs at /api/docs.
 
-Errors are always `{"error": {"code": ..., "message": ...}}`.
+Errors are always `{"error": {"code": ..., "message": ...}}` (errors.error_body); uploads are
+validated by uploads.py, as the upload form's are.
 """
 
 import datetime
 import uuid
 
-from django.core.exceptions import ValidationError as FormValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import File, NinjaAPI, Query, Schema, Status
 from ninja.errors import ValidationError as RequestValidationError
@@ -16,11 +17,14 @@ from pydantic import Field
 
 from mlmodel.classes import CLASS_NAMES
 
-from . import metrics, timeline
-from .forms import MultipleImageField
-from .middleware import CASSANDRA_DOWN, storage_unavailable
+from . import reads
+from .cql import CASSANDRA_DOWN
+from .errors import error_body
+from .listing import Cursor, Filters, ListingQuery, today
+from .middleware import storage_unavailable
 from .models import Prediction
 from .recorder import Recorded, classify_and_record
+from .uploads import validate_upload
 
 api = NinjaAPI(
     title="fashionsite API",
@@ -57,7 +61,9 @@ class PredictionOut(Schema):
     model_version: str
     sha256: str
     url: str = Field(description="the prediction's result page")
-    repeat: bool = Field(False, description="this file was classified before by the same model; not recomputed")
+    repeat: bool = Field(
+        False, description="this file was classified before by the same model; not recomputed"
+    )
 
 
 class FailedUploadOut(Schema):
@@ -86,24 +92,16 @@ class PageQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-def error(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
+# The fields of PredictionOut that are not the prediction's own attributes.
+_COMPUTED = {"probabilities", "top", "url", "repeat"}
 
 
 def prediction_out(request: HttpRequest, prediction: Prediction, repeat: bool = False) -> dict:
-    probabilities = dict(zip(CLASS_NAMES, prediction.probabilities))
+    """A prediction as PredictionOut: its own attributes by the schema's field names, and the rest."""
     return {
-        "id": prediction.id,
-        "created_at": prediction.created_at,
-        "filename": prediction.filename,
-        "label": prediction.label,
-        "label_index": prediction.label_index,
-        "confidence": prediction.confidence,
-        "probabilities": probabilities,
+        **{name: getattr(prediction, name) for name in PredictionOut.model_fields if name not in _COMPUTED},
+        "probabilities": dict(zip(CLASS_NAMES, prediction.probabilities)),
         "top": [{"label": label, "probability": p} for label, p in prediction.class_probabilities[:3]],
-        "uncertain": prediction.uncertain,
-        "model_version": prediction.model_version,
-        "sha256": prediction.sha256,
         "url": request.build_absolute_uri(prediction.get_absolute_url()),
         "repeat": repeat,
     }
@@ -112,12 +110,12 @@ def prediction_out(request: HttpRequest, prediction: Prediction, repeat: bool = 
 @api.exception_handler(RequestValidationError)
 def invalid_request(request: HttpRequest, exc: RequestValidationError) -> HttpResponse:
     problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors)
-    return api.create_response(request, error("invalid_request", problems), status=400)
+    return api.create_response(request, error_body("invalid_request", problems), status=400)
 
 
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return api.create_response(request, error("not_found", str(exc) or "Not found."), status=404)
+    return api.create_response(request, error_body("not_found", str(exc) or "Not found."), status=404)
 
 
 for storage_error in CASSANDRA_DOWN:
@@ -132,40 +130,39 @@ for storage_error in CASSANDRA_DOWN:
 def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     """Multipart upload, field `image` (repeat it for several files). Items answer in upload order;
     an item that could not be classified has `filename` and `error` instead. 400 if none could."""
-    validate = MultipleImageField().upload_from
     uploads, failures = {}, {}
     for position, file in enumerate(image):
         try:
-            uploads[position] = validate(file)
-        except FormValidationError as problem:
-            failures[position] = {"filename": file.name or "", "error": {"code": problem.code, "message": problem.messages[0]}}
+            uploads[position] = validate_upload(file)
+        except ValidationError as problem:
+            error = error_body(problem.code, problem.messages[0])
+            failures[position] = {"filename": file.name or "", **error}
     recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
-    metrics.count(list(recorded.values()))
     items = [
         prediction_out(request, recorded[n].prediction, recorded[n].repeat) if n in recorded else failures[n]
         for n in range(len(image))
     ]
     if not recorded:
-        return Status(400, {**error("no_image_classified", "None of the uploaded files could be classified."), "predictions": items})
+        nothing = error_body("no_image_classified", "None of the uploaded files could be classified.")
+        return Status(400, {**nothing, "predictions": items})
     return Status(201, {"predictions": items})
 
 
 @api.get("/predictions/{prediction_id}", response={200: PredictionOut, 404: ErrorOut, 503: ErrorOut})
 def get_prediction(request: HttpRequest, prediction_id: uuid.UUID):
-    prediction = timeline.find(prediction_id)
-    if prediction is None:
-        raise Http404("No prediction with this id.")
-    return prediction_out(request, prediction)
+    return prediction_out(request, reads.prediction_or_404(prediction_id))
 
 
 @api.get("/predictions", response={200: PageOut, 400: ErrorOut, 503: ErrorOut})
 def list_predictions(request: HttpRequest, query: Query[PageQuery]):
     """A day's predictions newest first, `limit` at a time; follow `next_cursor` for older ones."""
     if query.label is not None and query.label not in CLASS_NAMES:
-        return Status(400, error("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
-    page = timeline.day_page(query.day or timeline.today(), before=query.cursor, limit=query.limit, label=query.label)
+        return Status(400, error_body("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
+    day = query.day or today()
+    listing = ListingQuery.of_day(day, filters=Filters(label=query.label))
+    page = reads.page(listing, Cursor(query.cursor) if query.cursor else None, limit=query.limit)
     return {
-        "day": page.day,
+        "day": day,
         "predictions": [prediction_out(request, prediction) for prediction in page.predictions],
-        "next_cursor": page.next_cursor,
+        "next_cursor": page.next_cursor.id if page.next_cursor else None,
     }

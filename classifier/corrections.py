@@ -22,7 +22,7 @@ from PIL import Image
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import IMAGE_SIZE, LabelledImages
 
-from . import store
+from . import cql
 from .models import Prediction, PredictionImages
 
 logger = logging.getLogger(__name__)
@@ -40,11 +40,13 @@ class Correction:
 
 def corrections() -> list[Correction]:
     """Every corrected prediction, the newest correction first."""
-    cql = f"SELECT id, corrected_label, corrected_at FROM {store.table(Prediction)} WHERE corrected_label = ?"
-    queries = [(cql, (label,)) for label in CLASS_NAMES]
+    statement = (
+        f"SELECT id, corrected_label, corrected_at FROM {cql.table(Prediction)} WHERE corrected_label = ?"
+    )
+    queries = [(statement, (label,)) for label in CLASS_NAMES]
     found = [
         Correction(row["id"], CLASS_NAMES.index(row["corrected_label"]), row["corrected_at"])
-        for row in store.chain(queries, window=len(queries), max_window=len(queries), fetch_size=1000)
+        for row in cql.chain(queries, window=len(queries), max_window=len(queries), fetch_size=1000)
     ]
     return sorted(found, key=lambda correction: correction.corrected_at or _LONG_AGO, reverse=True)
 
@@ -70,9 +72,9 @@ def corrected_examples() -> LabelledImages:
 
 def _with_model_inputs(found: list[Correction]) -> Iterator[tuple[Correction, np.ndarray]]:
     """Each correction with its decoded model input, in order; one deleted meanwhile is skipped."""
-    statement = store.prepare(f"SELECT model_input_png FROM {store.table(PredictionImages)} WHERE id = ?")
+    statement = cql.prepare(f"SELECT model_input_png FROM {cql.table(PredictionImages)} WHERE id = ?")
     results = execute_concurrent_with_args(
-        store.session(),
+        cql.session(),
         statement,
         [(correction.id,) for correction in found],
         concurrency=_IMAGE_READS_IN_FLIGHT,

@@ -7,6 +7,11 @@ from django.shortcuts import render
 from django.views import defaults
 
 
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The JSON of every error the site answers, the API's included."""
+    return {"error": {"code": code, "message": message}}
+
+
 def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
@@ -14,7 +19,7 @@ def wants_json(request: HttpRequest) -> bool:
 def error_response(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     """An error a person (HTML page) or a program (JSON) can act on."""
     if wants_json(request):
-        return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+        return JsonResponse(error_body(code, message), status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 

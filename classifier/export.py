@@ -1,4 +1,10 @@
-"""Predictions as CSV, streamed: rows are formatted as Cassandra pages them in, never all in memory."""
+"""Predictions as CSV, streamed: rows are formatted as Cassandra pages them in, never all in memory.
+
+The columns are the model's (models.COLUMNS, in their order), each written by its type, so a column
+added to `Prediction` is exported without a change here. Three are spread out for spreadsheets: the
+id is followed by its time, the confidence by whether it counts as uncertain, and the probabilities
+become one column per class.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,21 @@ import csv
 import datetime
 from collections.abc import Iterable, Iterator
 
+from cassandra.cqlengine import columns
 from cassandra.util import datetime_from_uuid1
 
 from mlmodel.classes import CLASS_NAMES
 
-HEADER = [
-    "id", "created_at", "filename", "label", "label_index", "confidence", "uncertain", "model_version",
-    "corrected_label", "corrected_by", "corrected_at", "sha256", "image_format", "image_width",
-    "image_height", *(f"p_{name}" for name in CLASS_NAMES), "preprocessing",
-]  # fmt: skip
+from .models import COLUMNS, Prediction
+
+# The partition key is the id's own time: no column of its own in the export.
+EXPORTED = [name for name in COLUMNS if not Prediction._columns[name].partition_key]
+SPREAD = {
+    "id": ["id", "created_at"],
+    "confidence": ["confidence", "uncertain"],
+    "probabilities": [f"p_{name}" for name in CLASS_NAMES],
+}
+HEADER = [header for name in EXPORTED for header in SPREAD.get(name, [name])]
 
 # A cell starting with one of these is a formula to a spreadsheet: filenames come from uploaders.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -34,30 +46,29 @@ def _text(value: str | None) -> str:
 
 
 def _timestamp(value: datetime.datetime | None) -> str:
-    return value.replace(tzinfo=datetime.timezone.utc).isoformat() if value else ""
+    return value.replace(tzinfo=datetime.UTC).isoformat() if value else ""
+
+
+def _cells(name: str, value: object, uncertain_below: float) -> list[object]:
+    column = Prediction._columns[name]
+    if name == "id":
+        return [value, datetime_from_uuid1(value).replace(tzinfo=datetime.UTC).isoformat()]
+    if name == "confidence":
+        return [f"{value:.6f}", int(value < uncertain_below)]
+    if isinstance(column, columns.List):
+        return [f"{item:.6f}" for item in value]
+    if isinstance(column, columns.Float):
+        return [f"{value:.6f}"]
+    if isinstance(column, columns.DateTime):
+        return [_timestamp(value)]
+    if isinstance(column, columns.Text):
+        return [_text(value)]
+    return ["" if value is None else value]
 
 
 def csv_line(row: dict, uncertain_below: float) -> list[object]:
     """One stored prediction (a row of `prediction`) as CSV cells, in HEADER order."""
-    return [
-        row["id"],
-        datetime_from_uuid1(row["id"]).replace(tzinfo=datetime.timezone.utc).isoformat(),
-        _text(row["filename"]),
-        row["label"],
-        row["label_index"],
-        f"{row['confidence']:.6f}",
-        int(row["confidence"] < uncertain_below),
-        _text(row["model_version"]),
-        row.get("corrected_label") or "",
-        _text(row.get("corrected_by")),
-        _timestamp(row.get("corrected_at")),
-        row["sha256"],
-        row["image_format"],
-        row["image_width"],
-        row["image_height"],
-        *(f"{probability:.6f}" for probability in row["probabilities"]),
-        row["preprocessing"],
-    ]
+    return [cell for name in EXPORTED for cell in _cells(name, row.get(name), uncertain_below)]
 
 
 def csv_lines(rows: Iterable[dict], uncertain_below: float) -> Iterator[str]:

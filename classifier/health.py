@@ -1,28 +1,19 @@
 """Probes for orchestrators: /healthz (the process answers) and /readyz (it can serve predictions)."""
 
 from django.conf import settings
-from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from mlmodel.predictor import get_predictor
 
-from .middleware import CASSANDRA_DOWN
+from . import cql
 
 
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
-
-
-def cassandra_problem() -> str | None:
-    try:
-        connections["cassandra"].cursor().execute("SELECT release_version FROM system.local")
-    except CASSANDRA_DOWN as error:
-        return f"Cassandra is not answering: {error}"
-    return None
 
 
 def active_model() -> tuple[str | None, str | None]:
@@ -37,7 +28,7 @@ def active_model() -> tuple[str | None, str | None]:
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     model_version, model_error = active_model()
-    problems = [problem for problem in (cassandra_problem(), model_error) if problem]
+    problems = [problem for problem in (cql.unavailable(), model_error) if problem]
     return JsonResponse(
         {"status": "unready" if problems else "ready", "model_version": model_version, "problems": problems},
         status=503 if problems else 200,

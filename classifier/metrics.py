@@ -10,24 +10,28 @@ from prometheus_client import Counter, Gauge
 
 from mlmodel.artifacts import active_version
 
-from .recorder import Recorded
-
 PREDICTIONS = Counter(
-    "fashionsite_predictions_total", "Predictions stored, by predicted class (repeats not counted).", ["label"]
+    "fashionsite_predictions_total",
+    "Predictions stored, by predicted class (repeats not counted).",
+    ["label"],
 )
-REPEATS = Counter("fashionsite_repeat_uploads_total", "Uploads answered with an earlier prediction of the same file.")
+REPEATS = Counter(
+    "fashionsite_repeat_uploads_total", "Uploads answered with an earlier prediction of the same file."
+)
 ACTIVE_MODEL = Gauge(
-    "fashionsite_active_model", "1 for the model version that serves predictions.", ["version"],
+    "fashionsite_active_model",
+    "1 for the model version that serves predictions.",
+    ["version"],
     multiprocess_mode="mostrecent",
 )
 
 
-def count(recorded: list[Recorded]) -> None:
-    for item in recorded:
-        if item.repeat:
-            REPEATS.inc()
-        else:
-            PREDICTIONS.labels(item.prediction.label).inc()
+def count(labels: list[str], repeats: int) -> None:
+    """Count newly stored predictions by label, and uploads answered with an earlier prediction."""
+    for label in labels:
+        PREDICTIONS.labels(label).inc()
+    if repeats:
+        REPEATS.inc(repeats)
 
 
 def export(request: HttpRequest) -> HttpResponse:

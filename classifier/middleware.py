@@ -3,19 +3,15 @@
 import logging
 from collections.abc import Callable
 
-from cassandra import OperationTimedOut, RequestExecutionException
-from cassandra.cluster import NoHostAvailable
 from cassandra.cqlengine import connection as cqlengine_connection
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 
+from .cql import CASSANDRA_DOWN
 from .errors import error_response
 
 logger = logging.getLogger(__name__)
-
-# The driver finding no live host or timing out, and the server's unavailable/timeout/overload answers.
-CASSANDRA_DOWN = (NoHostAvailable, OperationTimedOut, RequestExecutionException)
 
 # Multipart framing around the files themselves.
 REQUEST_OVERHEAD_BYTES = 64 * 1024

@@ -9,7 +9,7 @@ The prediction id is a version-1 (time) UUID: its timestamp gives the day and ho
 so a prediction is found from its id alone.
 
 Every query the site and the admin make, and the table or index that answers it (none needs
-ALLOW FILTERING and none scans the table; `classifier/store.py` runs them as prepared statements):
+ALLOW FILTERING and none scans the table; reads.py and store.py run them as prepared statements, cql.py):
 
 - A day or a range of days, newest first, cursor paging: `prediction_hours` lists the (day, hour)
   partitions of `prediction` that hold predictions (partitioned by year: at most 8,784 rows), and a
@@ -64,6 +64,7 @@ from cassandra.cqlengine import columns
 from cassandra.cqlengine.models import Model
 from cassandra.util import datetime_from_uuid1
 from django.conf import settings
+from django.db import models as django_models
 from django.urls import reverse
 from django_cassandra_engine.models import DjangoCassandraModel
 
@@ -88,22 +89,23 @@ class Prediction(DjangoCassandraModel):
 
     day = columns.Date(partition_key=True)
     hour = columns.TinyInt(partition_key=True)
+    # The columns in the order of the CSV export's (export.py), which derives its header from them.
     id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
     filename = columns.Text(required=True)
     label = columns.Text(required=True)  # SAI-indexed (classifier/schema.py)
     label_index = columns.TinyInt(required=True)
     confidence = columns.Float(required=True)  # SAI-indexed
-    probabilities = columns.List(columns.Float, required=True)
     model_version = columns.Text(required=True)  # SAI-indexed
+    # A staff member's correction of the label; written only by store.correct / store.clear_correction.
+    corrected_label = columns.Text()  # SAI-indexed
+    corrected_by = columns.Text()
+    corrected_at = columns.DateTime()
     sha256 = columns.Text(required=True)
     image_format = columns.Text(required=True)
     image_width = columns.Integer(required=True)
     image_height = columns.Integer(required=True)
+    probabilities = columns.List(columns.Float, required=True)
     preprocessing = columns.Text(required=True)  # JSON of what preprocessing decided
-    # A staff member's correction of the label; written only by store.correct / store.clear_correction.
-    corrected_label = columns.Text()
-    corrected_by = columns.Text()
-    corrected_at = columns.DateTime()
 
     class Meta:
         get_pk_field = "id"
@@ -113,7 +115,7 @@ class Prediction(DjangoCassandraModel):
 
     @property
     def created_at(self) -> datetime.datetime:
-        return datetime_from_uuid1(self.id).replace(tzinfo=datetime.timezone.utc)
+        return datetime_from_uuid1(self.id).replace(tzinfo=datetime.UTC)
 
     @property
     def class_probabilities(self) -> list[tuple[str, float]]:
@@ -138,10 +140,20 @@ class Prediction(DjangoCassandraModel):
     def corrected_at_utc(self) -> datetime.datetime | None:
         if self.corrected_at is None:
             return None
-        return self.corrected_at.replace(tzinfo=datetime.timezone.utc)
+        return self.corrected_at.replace(tzinfo=datetime.UTC)
 
     def get_absolute_url(self) -> str:
         return reverse("classifier:result", args=[self.id])
+
+
+# The one list of `prediction`'s columns, taken from the model: what an upload writes (store.py) and
+# backfill reads (schema.py) is every column but the partition key, which the id gives
+# (partition_of), and the staff correction, which only store.correct writes.
+CORRECTION_COLUMNS = ("corrected_label", "corrected_by", "corrected_at")
+COLUMNS: tuple[str, ...] = tuple(Prediction._columns)  # cqlengine's columns, in definition order
+UPLOAD_COLUMNS = tuple(
+    name for name in COLUMNS if not Prediction._columns[name].partition_key and name not in CORRECTION_COLUMNS
+)
 
 
 class PredictionImages(DjangoCassandraModel):
@@ -217,3 +229,18 @@ class PredictionBySha256Prefix(Model):
     label = columns.Text(required=True)
     model_version = columns.Text(required=True)
     confidence = columns.Float(required=True)
+
+
+class ModelVersion(django_models.Model):
+    """A trained model version, for the admin's "Model versions" page and its permissions.
+
+    No table: the versions are directories in MODEL_DIR (mlmodel/artifacts.py), read by
+    admin/model_versions.py. The model exists so that the admin lists the page and that making a
+    version active has a permission of its own, apart from correcting labels.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ("view",)
+        permissions = [("activate_modelversion", "Can activate a model version")]
+        verbose_name = "model version"

@@ -1,61 +1,28 @@
-"""Classify uploaded images and record each prediction in Cassandra."""
+"""Classify validated uploads (uploads.py) and record each prediction in Cassandra (store.py)."""
 
-import hashlib
 import io
 import json
-import unicodedata
 import uuid
 from dataclasses import dataclass
-from functools import cached_property
-from pathlib import PurePosixPath, PureWindowsPath
 
 import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from mlmodel.predictor import get_predictor
+from mlmodel.predictor import Classification, Predictor, get_predictor
 from mlmodel.preprocessing import ModelInput, to_model_input, working_copy
 
-from . import store, timeline
+from . import metrics, reads, store
 from .models import Prediction
+from .uploads import Upload, clean_filename
 
 THUMBNAIL_SIZE = (160, 160)
-MAX_FILENAME_LENGTH = 200
-MAX_EXTENSION_LENGTH = 16  # a longer "extension" is just the end of a long name
-
-
-@dataclass(frozen=True)
-class Upload:
-    """An upload that passed validation: its name, raw bytes and decoded first frame."""
-
-    filename: str
-    data: bytes
-    image: Image.Image
-    image_format: str
-
-    @cached_property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
 class Recorded:
     prediction: Prediction
     repeat: bool  # the same file was classified before by the same model: nothing new was stored
-
-
-def clean_filename(name: str) -> str:
-    """The file's own name without any directory part or control characters, at most
-    MAX_FILENAME_LENGTH characters long (a longer one loses the end of its stem, not its extension)."""
-    name = unicodedata.normalize("NFC", name)
-    name = PureWindowsPath(PurePosixPath(name).name).name
-    name = "".join(char for char in name if unicodedata.category(char)[0] != "C").strip()
-    if len(name) > MAX_FILENAME_LENGTH:  # shorten the stem, so that the name keeps its extension
-        extension = PurePosixPath(name).suffix
-        if len(extension) > MAX_EXTENSION_LENGTH:
-            extension = ""
-        name = name.removesuffix(extension)[: MAX_FILENAME_LENGTH - len(extension)].rstrip() + extension
-    return name or "upload"
 
 
 def thumbnail_jpeg(image: Image.Image) -> bytes:
@@ -76,14 +43,15 @@ def thumbnail_jpeg(image: Image.Image) -> bytes:
 def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
     """Classify and store each upload, in order; a file seen before by the active model is not recomputed.
 
-    New images are classified in one batch; a prediction is returned only after its rows are written.
+    New images are classified in one batch; a prediction is returned only after its rows are written,
+    and counted in the metrics (metrics.py) then, whichever page or API call it came from.
     """
     predictor = get_predictor(settings.MODEL_DIR)
     seen: dict[str, Prediction] = {}
     new: dict[str, Upload] = {}
     for upload in uploads:
         if upload.sha256 not in new and upload.sha256 not in seen:
-            earlier = timeline.earlier_prediction(upload.sha256, predictor.version)
+            earlier = reads.earlier_prediction(upload.sha256, predictor.version)
             if earlier is None:
                 new[upload.sha256] = upload
             else:
@@ -96,10 +64,14 @@ def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
             recorded.append(Recorded(seen[upload.sha256], repeat=False))
         else:
             recorded.append(Recorded(seen[upload.sha256], repeat=True))
+    metrics.count(
+        [item.prediction.label for item in recorded if not item.repeat],
+        repeats=sum(item.repeat for item in recorded),
+    )
     return recorded
 
 
-def _classify_and_store(uploads: list[Upload], predictor) -> dict[str, Prediction]:
+def _classify_and_store(uploads: list[Upload], predictor: Predictor) -> dict[str, Prediction]:
     if not uploads:
         return {}
     inputs = [to_model_input(upload.image) for upload in uploads]
@@ -110,7 +82,9 @@ def _classify_and_store(uploads: list[Upload], predictor) -> dict[str, Predictio
     }
 
 
-def _record(upload: Upload, model_input: ModelInput, classification, model_version: str) -> Prediction:
+def _record(
+    upload: Upload, model_input: ModelInput, classification: Classification, model_version: str
+) -> Prediction:
     values = {
         "id": uuid.uuid1(),
         "filename": clean_filename(upload.filename),

@@ -18,8 +18,9 @@ from collections.abc import Callable
 
 from cassandra.concurrent import execute_concurrent
 
-from . import store
-from .models import Prediction, PredictionHour
+from . import cql
+from .models import UPLOAD_COLUMNS, Prediction, PredictionHour
+from .store import UploadRows
 
 # (index name, table model, column): every filter of the admin's browse, combined with the
 # (day, hour) partition key, is answered by these. The one on corrected_label answers "which
@@ -34,7 +35,7 @@ INDEXES = [
 
 def index_statements() -> list[str]:
     return [
-        f"CREATE CUSTOM INDEX IF NOT EXISTS {name} ON {store.table(model)} ({column}) "
+        f"CREATE CUSTOM INDEX IF NOT EXISTS {name} ON {cql.table(model)} ({column}) "
         "USING 'StorageAttachedIndex'"
         for name, model, column in INDEXES
     ]
@@ -42,7 +43,7 @@ def index_statements() -> list[str]:
 
 def ensure_indexes(timeout: float = 120, log: Callable[[str], None] = lambda message: None) -> None:
     """Create the SAI indexes that are missing, then wait until every one answers queries on every node."""
-    session = store.session()
+    session = cql.session()
     for statement in index_statements():
         log(statement)
         session.execute(statement, timeout=timeout)
@@ -71,24 +72,20 @@ def _not_queryable(session, keyspace: str, wanted: set[str]) -> list[str]:
 
 def needs_backfill() -> bool:
     """Predictions exist but no hour is listed: they predate the lookup tables."""
-    any_prediction = store.execute(f"SELECT id FROM {store.table(Prediction)} LIMIT 1").one()
-    any_hour = store.execute(f"SELECT day FROM {store.table(PredictionHour)} LIMIT 1").one()
+    any_prediction = cql.execute(f"SELECT id FROM {cql.table(Prediction)} LIMIT 1").one()
+    any_hour = cql.execute(f"SELECT day FROM {cql.table(PredictionHour)} LIMIT 1").one()
     return any_prediction is not None and any_hour is None
 
 
 def backfill(log: Callable[[str], None] = lambda message: None) -> int:
     """Write the lookup rows of every stored prediction (idempotent); return how many were done."""
-    columns = (
-        "id, filename, label, label_index, confidence, probabilities, model_version, sha256, "
-        "image_format, image_width, image_height, preprocessing"
-    )
     done = 0
-    rows = store.execute(f"SELECT {columns} FROM {store.table(Prediction)}", fetch_size=500)
+    rows = cql.execute(f"SELECT {', '.join(UPLOAD_COLUMNS)} FROM {cql.table(Prediction)}", fetch_size=500)
     batch: list[tuple] = []
     for row in rows:
-        # insert_queries()[0] is the prediction row itself, which stays as it is.
-        for cql, values in store.insert_queries(row)[1:]:
-            batch.append((store.prepare(cql), tuple(values)))
+        # Only the lookup rows: the prediction row itself stays as it is.
+        for statement, values in UploadRows.inserts(row).lookups:
+            batch.append((cql.prepare(statement), tuple(values)))
         done += 1
         if len(batch) >= 500:
             _write(batch)
@@ -100,6 +97,6 @@ def backfill(log: Callable[[str], None] = lambda message: None) -> int:
 
 def _write(statements: list[tuple]) -> None:
     for success, result in execute_concurrent(
-        store.session(), statements, concurrency=50, raise_on_first_error=True
+        cql.session(), statements, concurrency=50, raise_on_first_error=True
     ):
         assert success, result

@@ -1,17 +1,19 @@
+"""The site's pages: the upload form with today's latest predictions, and a prediction's result."""
+
 import uuid
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import metrics, timeline
+from . import reads
 from .charts import probability_chart_png
 from .forms import UploadForm
-from .models import Prediction
 from .recorder import classify_and_record
+
 
 @require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
@@ -20,7 +22,6 @@ def index(request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             recorded = classify_and_record(form.cleaned_data["images"])
-            metrics.count(recorded)
             if len(recorded) == 1:
                 return redirect(recorded[0].prediction)
             messages.success(request, f"Classified {len(recorded)} images.")
@@ -28,20 +29,13 @@ def index(request: HttpRequest) -> HttpResponse:
         status = form.http_status()
     else:
         form = UploadForm()
-    context = {"form": form, "latest": timeline.latest(), "max_bytes": settings.UPLOAD_MAX_BYTES}
+    context = {"form": form, "latest": reads.latest(), "max_bytes": settings.UPLOAD_MAX_BYTES}
     return render(request, "classifier/index.html", context, status=status)
-
-
-def get_prediction(prediction_id: uuid.UUID) -> Prediction:
-    prediction = timeline.find(prediction_id)
-    if prediction is None:
-        raise Http404("No prediction with this id.")
-    return prediction
 
 
 @require_GET
 def result(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
-    return render(request, "classifier/result.html", {"prediction": get_prediction(prediction_id)})
+    return render(request, "classifier/result.html", {"prediction": reads.prediction_or_404(prediction_id)})
 
 
 # A prediction never changes once written, so its pictures can be cached for good.
@@ -51,24 +45,19 @@ immutable = cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)
 @require_GET
 @immutable
 def chart(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
-    prediction = get_prediction(prediction_id)
+    prediction = reads.prediction_or_404(prediction_id)
     return HttpResponse(probability_chart_png(prediction.probabilities), content_type="image/png")
-
-
-def stored_image(prediction_id: uuid.UUID, field: str, content_type: str) -> HttpResponse:
-    images = timeline.images_of(prediction_id)
-    if images is None:
-        raise Http404("No prediction with this id.")
-    return HttpResponse(getattr(images, field), content_type=content_type)
 
 
 @require_GET
 @immutable
 def model_input(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
-    return stored_image(prediction_id, "model_input_png", "image/png")
+    images = reads.images_or_404(prediction_id)
+    return HttpResponse(images.model_input_png, content_type="image/png")
 
 
 @require_GET
 @immutable
 def thumbnail(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
-    return stored_image(prediction_id, "thumbnail_jpeg", "image/jpeg")
+    images = reads.images_or_404(prediction_id)
+    return HttpResponse(images.thumbnail_jpeg, content_type="image/jpeg")

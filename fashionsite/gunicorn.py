@@ -46,4 +46,3 @@ def post_worker_init(worker) -> None:
 
     get_resolver().resolve("/")
     get_predictor(settings.MODEL_DIR)
-

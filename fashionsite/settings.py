@@ -111,8 +111,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # the API docs page's templates and static files
     "django_prometheus",
-    "classifier",
-    "mlmodel",
+    "classifier",  # the site; its commands include train_model (mlmodel itself is no Django app)
     "cassandra_node",
 ]
 
@@ -215,7 +214,9 @@ FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR") or None
 # Real phone photos, one folder per kind (mlmodel.clothing_photos): train_model sets the model's
 # "none of the ten" threshold on their tune split. The development set beside the checkout by default.
 _SHARED_PHOTOS = BASE_DIR.parent / "shared" / "datasets" / "clothing-photos"
-CLOTHING_PHOTOS_DIR = os.environ.get("CLOTHING_PHOTOS_DIR") or (str(_SHARED_PHOTOS) if _SHARED_PHOTOS.is_dir() else None)
+CLOTHING_PHOTOS_DIR = os.environ.get("CLOTHING_PHOTOS_DIR") or (
+    str(_SHARED_PHOTOS) if _SHARED_PHOTOS.is_dir() else None
+)
 # A prediction less confident than this is flagged "uncertain".
 UNCERTAIN_BELOW = float(env_str("UNCERTAIN_BELOW", "0.6"))
 

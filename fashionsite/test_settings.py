@@ -21,7 +21,9 @@ CASSANDRA_HOSTS = ["127.0.0.1"]
 # Two suites running at once on one machine each need a node of their own: TEST_CASSANDRA_PORT.
 CASSANDRA_PORT = env_int("TEST_CASSANDRA_PORT", 9142)
 CASSANDRA_STORAGE_PORT = CASSANDRA_PORT - 2042
-CASSANDRA_DATA_DIR = DATA_DIR / ("cassandra-test" if CASSANDRA_PORT == 9142 else f"cassandra-test-{CASSANDRA_PORT}")
+CASSANDRA_DATA_DIR = DATA_DIR / (
+    "cassandra-test" if CASSANDRA_PORT == 9142 else f"cassandra-test-{CASSANDRA_PORT}"
+)
 # A cluster of its own, and speed over durability: its data is thrown away after every test anyway.
 CASSANDRA_NODE_OPTIONS = {"cluster_name": "fashionsite-test", "test_mode": True}
 CASSANDRA_KEYSPACE = "fashionsite_test"
@@ -32,7 +34,10 @@ DATABASES["cassandra"].update(
     TEST={"NAME": f"test_{CASSANDRA_KEYSPACE}"},
 )
 DATABASES["cassandra"]["OPTIONS"]["connection"]["port"] = CASSANDRA_PORT
-DATABASES["cassandra"]["OPTIONS"]["replication"] = {"strategy_class": "SimpleStrategy", "replication_factor": 1}
+DATABASES["cassandra"]["OPTIONS"]["replication"] = {
+    "strategy_class": "SimpleStrategy",
+    "replication_factor": 1,
+}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 

@@ -1,7 +1,8 @@
 """Fashion-MNIST classifier: data, network, training, evaluation and report, artifacts and their
 LiteRT export, preprocessing and serving.
 
-Nothing in this package imports Django except ``management/commands/train_model.py``.
+Nothing in this package imports Django or the site (`classifier`): the ``manage.py train_model``
+command that reads corrections from Cassandra lives in classifier/management/commands/.
 """
 
 import os

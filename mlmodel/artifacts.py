@@ -1,4 +1,4 @@
-"""Versioned model artifacts on disk.
+"""Versioned model artifacts on disk: finding, reading and activating versions.
 
 Layout of a model directory::
 
@@ -9,86 +9,35 @@ Layout of a model directory::
     <model_dir>/ACTIVE          the version that serves predictions
 
 A version is the UTC time of publication, "YYYYMMDD-HHMMSS", with "-2", "-3", ...
-appended when that second is taken already.
+appended when that second is taken already. `mlmodel.publishing` writes versions and
+`mlmodel.report` their report; this module loads neither TensorFlow nor matplotlib, so the
+site lists, reads and activates versions without them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import os
 import re
-import shutil
 import tempfile
-from datetime import UTC, datetime
-from importlib.metadata import version as package_version
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlmodel.classes import CLASS_NAMES
-
-if TYPE_CHECKING:
-    # Only for the annotation: listing and activating versions must not load TensorFlow.
-    from mlmodel.training import TrainingResult
 
 DEFAULT_MODEL_DIR: Path = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.keras"
 LITERT_FILE = "model.tflite"
 METADATA_FILE = "metadata.json"
 ACTIVE_FILE = "ACTIVE"
+# The report of a training run (mlmodel/report.py writes them), and what each plot shows.
+REPORT_FILE = "report.json"
+CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+TRAINING_CURVES_FILE = "training_curves.png"
+PLOTS = {CONFUSION_MATRIX_FILE: "Confusion matrix (test set)", TRAINING_CURVES_FILE: "Training curves"}
 
 _VERSION_PATTERN = re.compile(r"\d{8}-\d{6}(-\d+)?")
-
-
-def publish(
-    result: TrainingResult, dataset_fingerprint: str, model_dir: Path | str, *, activate: bool = True
-) -> str:
-    """Save a trained model, its LiteRT export, metadata and report as a new version; return its name."""
-    model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    created_at = datetime.now(UTC)
-    version = _claim_version_name(model_dir, created_at.strftime("%Y%m%d-%H%M%S"))
-    metadata = {
-        "version": version,
-        "created_at": created_at.isoformat(timespec="seconds"),
-        "test_accuracy": result.test_accuracy,
-        "test_loss": result.test_loss,
-        "temperature": result.temperature,  # served probabilities are softmax(logits / temperature)
-        # mlmodel.novelty: an energy below this says "probably none of the ten classes"
-        "none_of_the_ten_below": result.none_of_the_ten_below,
-        "none_of_the_ten_set_on": result.none_of_the_ten_set_on,
-        "parameter_count": result.model.count_params(),
-        "data_fingerprint": dataset_fingerprint,
-        **dataclasses.asdict(result.config),
-        "precision": result.precision,
-        "wall_time_s": round(result.wall_time_s, 1),
-        "corrected_images_trained_on": result.extra_examples,  # train_model --include-corrections
-        "keras_version": package_version("keras"),
-        "class_names": list(CLASS_NAMES),
-    }
-
-    # Imported here: serving, listing and activating versions load neither TensorFlow nor matplotlib.
-    from mlmodel import litert, report
-
-    # Written under a hidden name, then renamed over the claimed empty directory,
-    # so no reader ever sees half a version.
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; a web server may run as another user
-        result.model.save(staging / MODEL_FILE)
-        litert.export(result.model, result.temperature, staging / LITERT_FILE)
-        report.write_report(result, staging)
-        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-        os.replace(staging, model_dir / version)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        (model_dir / version).rmdir()
-        raise
-
-    if activate:
-        _write_active(version, model_dir)
-    return version
 
 
 def active_version(model_dir: Path | str) -> str:
@@ -145,17 +94,52 @@ def litert_path(version: str, model_dir: Path | str) -> Path:
     return Path(model_dir) / version / LITERT_FILE
 
 
-def _check_version(version: str, model_dir: Path | str) -> None:
-    # The pattern also keeps a version name from pointing outside model_dir.
-    if not _VERSION_PATTERN.fullmatch(version):
-        raise ValueError(f"{version!r} is not a model version name (YYYYMMDD-HHMMSS)")
+@dataclass(frozen=True)
+class Report:
+    """What report.json says of a version, as the admin's model versions page shows it."""
+
+    test: dict[str, object]  # accuracy, loss, calibration errors and temperature on the test set
+    per_class: list[tuple[str, dict[str, float]]]  # (class name, its precision and recall), in class order
+    run: dict[str, object]  # how it was trained: the TrainingConfig, the precision used, the wall time
+    plots: list[str]  # the file names of its plots (keys of PLOTS) that exist
+
+
+def read_report(version: str, model_dir: Path | str) -> Report:
+    """The report of a version; empty figures when it has no readable report.json (e.g. one copied
+    without it), so that its metadata can still be shown."""
+    _check_version(version, model_dir)
     directory = Path(model_dir) / version
-    for name in (MODEL_FILE, LITERT_FILE, METADATA_FILE):
-        if not (directory / name).is_file():
-            raise FileNotFoundError(f"Model version {version} is incomplete: no {directory / name}")
+    try:
+        report = json.loads((directory / REPORT_FILE).read_text())
+    except (OSError, ValueError):
+        report = {}
+    test = report.get("test") or {}
+    per_class = test.get("per_class") or {}
+    run = {**report.get("config", {})}
+    for name in ("precision", "wall_time_s"):  # the precision "auto" chose, and the time the run took
+        if name in report:
+            run[name] = report[name]
+    return Report(
+        test=test,
+        per_class=[(name, per_class[name]) for name in CLASS_NAMES if name in per_class],
+        run=run,
+        plots=[name for name in PLOTS if (directory / name).is_file()],
+    )
 
 
-def _claim_version_name(model_dir: Path, base: str) -> str:
+def plot_path(version: str, plot: str, model_dir: Path | str) -> Path:
+    """A report plot of a version. ValueError for a name that is no version or no plot (so no path
+    leads outside model_dir), FileNotFoundError when the version or its plot is missing."""
+    if plot not in PLOTS:
+        raise ValueError(f"{plot!r} is not one of the report's plots ({', '.join(PLOTS)})")
+    _check_version(version, model_dir)
+    path = Path(model_dir) / version / plot
+    if not path.is_file():
+        raise FileNotFoundError(f"Model version {version} has no {plot}")
+    return path
+
+
+def claim_version(model_dir: Path, base: str) -> str:
     """Create the empty directory of the first free name among base, base-2, base-3, ...
 
     mkdir is atomic, so two processes publishing in the same second get different names.
@@ -167,6 +151,16 @@ def _claim_version_name(model_dir: Path, base: str) -> str:
         except FileExistsError:
             continue
         return version
+
+
+def _check_version(version: str, model_dir: Path | str) -> None:
+    # The pattern also keeps a version name from pointing outside model_dir.
+    if not _VERSION_PATTERN.fullmatch(version):
+        raise ValueError(f"{version!r} is not a model version name (YYYYMMDD-HHMMSS)")
+    directory = Path(model_dir) / version
+    for name in (MODEL_FILE, LITERT_FILE, METADATA_FILE):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(f"Model version {version} is incomplete: no {directory / name}")
 
 
 def _write_active(version: str, model_dir: Path) -> None:

@@ -1,9 +1,10 @@
 """Training with staff-corrected uploads as well as Fashion-MNIST, and how accuracy changed.
 
-`train_model --include-corrections` reads the corrected predictions on the Django side
-(classifier/corrections.py) and hands them here as plain arrays: each upload's stored 28x28 model
-input, uint8 light on black exactly as the network saw it and as Fashion-MNIST's own arrays are (the
-network rescales 0..255 itself, so nothing is scaled here), with the staff's label.
+`train_model --include-corrections` (classifier/management/commands/train_model.py) reads the
+corrected predictions on the Django side (classifier/corrections.py) and hands them here as plain
+arrays: each upload's stored 28x28 model input, uint8 light on black exactly as the network saw it
+and as Fashion-MNIST's own arrays are (the network rescales 0..255 itself, so nothing is scaled
+here), with the staff's label.
 
 The report compares the new model with the one that was active before the run, on the test set and
 on the corrected images. The new model has trained on those images, so its figure on them says that
@@ -75,7 +76,7 @@ def train_with_corrections(
     *,
     calibration: CalibrationPhotos | None = None,
     verbose: int = 1,
-) -> TrainingResult:
+) -> tuple[TrainingResult, FeedbackReport]:
     """Train on Fashion-MNIST plus the corrected images; measure before and after.
 
     "Before" is the version active in `model_dir` when the run starts. Raises NoUsableCorrections
@@ -96,7 +97,7 @@ def train_with_corrections(
     predicted = model_logits(result.model, corrected.images).argmax(axis=1)
     after_corrected = float(np.mean(predicted == corrected.labels))
     sources = corrected.sources or tuple(str(n) for n in range(len(corrected)))
-    result.feedback = FeedbackReport(
+    feedback = FeedbackReport(
         found=len(corrected),
         trained_on=result.extra_examples,
         like_test_images=int(like_test.sum()),
@@ -109,7 +110,7 @@ def train_with_corrections(
             for source, label, excluded in zip(sources, corrected.labels, like_test)
         ),
     )
-    return result
+    return result, feedback
 
 
 def identical_to_test_images(examples: LabelledImages, dataset: Dataset) -> np.ndarray:

@@ -11,20 +11,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from mlmodel.artifacts import CONFUSION_MATRIX_FILE, REPORT_FILE, TRAINING_CURVES_FILE
 from mlmodel.classes import CLASS_NAMES
 
-if TYPE_CHECKING:
-    # Only for the annotation: reading a report must not load TensorFlow.
+if TYPE_CHECKING:  # annotations only (neither module imports this one): no TensorFlow here
     from mlmodel.feedback import FeedbackReport
     from mlmodel.training import TrainingResult
 
-REPORT_FILE = "report.json"
-CONFUSION_MATRIX_FILE = "confusion_matrix.png"
-TRAINING_CURVES_FILE = "training_curves.png"
 
-
-def write_report(result: TrainingResult, directory: Path) -> None:
-    """Write report.json, confusion_matrix.png and training_curves.png into directory."""
+def write_report(result: TrainingResult, directory: Path, feedback: FeedbackReport | None = None) -> None:
+    """Write report.json, confusion_matrix.png and training_curves.png into directory (with what a
+    run with corrections used, when `feedback` is given); artifacts.read_report reads them back."""
     report = {
         "test": result.test.as_dict(),
         "parameter_count": result.model.count_params(),
@@ -34,14 +31,14 @@ def write_report(result: TrainingResult, directory: Path) -> None:
         "history": result.history,
         "none_of_the_ten": {"below": result.none_of_the_ten_below, "set_on": result.none_of_the_ten_set_on},
     }
-    if result.feedback is not None:
-        report["corrections"] = result.feedback.as_dict()
+    if feedback is not None:
+        report["corrections"] = feedback.as_dict()
     (directory / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     _confusion_matrix_figure(result.test.confusion).savefig(directory / CONFUSION_MATRIX_FILE, dpi=100)
     _training_curves_figure(result.history).savefig(directory / TRAINING_CURVES_FILE, dpi=100)
 
 
-def summary(result: TrainingResult) -> str:
+def summary(result: TrainingResult, feedback: FeedbackReport | None = None) -> str:
     """A few lines for the terminal: the figures of report.json without the history."""
     test = result.test
     lines = [
@@ -50,15 +47,16 @@ def summary(result: TrainingResult) -> str:
             f"  calibration    ECE {test.ece_before:.4f} before, {test.ece_after:.4f} after "
             f"temperature scaling (T = {test.temperature:.3f}, fitted on the validation split)"
         ),
-        f"  none of ten    energy below {result.none_of_the_ten_below:.3f} (set on {result.none_of_the_ten_set_on})",
+        f"  none of ten    energy below {result.none_of_the_ten_below:.3f}, "
+        f"set on {result.none_of_the_ten_set_on}",
         f"  parameters     {result.model.count_params():,}",
         f"  wall time      {result.wall_time_s:.1f} s ({result.config.epochs} epochs, {result.precision})",
         f"  {'class':<14} precision  recall",
     ]
     for name, precision, recall in zip(CLASS_NAMES, test.precision, test.recall):
         lines.append(f"  {name:<14} {precision:>9.4f} {recall:>7.4f}")
-    if result.feedback is not None:
-        lines += feedback_summary(result.feedback)
+    if feedback is not None:
+        lines += feedback_summary(feedback)
     return "\n".join(lines)
 
 

@@ -6,7 +6,6 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -18,9 +17,6 @@ from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import IMAGE_SIZE, Dataset, LabelledImages
 from mlmodel.evaluation import Evaluation, evaluate, fit_temperature
 from mlmodel.network import build_model
-
-if TYPE_CHECKING:
-    from mlmodel.feedback import FeedbackReport
 
 # Of the steps of a run, the share spent warming the learning rate up to its peak.
 _WARMUP_SHARE = 0.1
@@ -67,7 +63,6 @@ class TrainingResult:
     none_of_the_ten_set_on: str = ""  # what the threshold was set on
     extra_examples: int = 0  # extra labelled images added to the training split
     extra_repeats: int = 0  # copies of each in it
-    feedback: FeedbackReport | None = None  # set by mlmodel.feedback: corrections and accuracy before/after
 
     @property
     def test_accuracy(self) -> float:

@@ -1,7 +1,9 @@
+import gzip
 import html
 import io
 import re
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +15,23 @@ from PIL import Image
 
 # Tests that read or write predictions: the test keyspace on the test node, emptied after each test.
 cassandra_db = pytest.mark.django_db(databases=["default", "cassandra"], transaction=True)
+
+
+def write_idx_files(dataset, directory: Path) -> Path:
+    """The dataset as Fashion-MNIST's four gzipped IDX files in `directory`, as mlmodel.data reads them."""
+    from mlmodel.data import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
+
+    for name, array in (
+        (TRAIN_IMAGES, dataset.x_train),
+        (TRAIN_LABELS, dataset.y_train),
+        (TEST_IMAGES, dataset.x_test),
+        (TEST_LABELS, dataset.y_test),
+    ):
+        magic = 2051 if array.ndim == 3 else 2049  # images, labels
+        header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)
+        with gzip.open(directory / name, "wb", compresslevel=1) as stream:
+            stream.write(header + np.ascontiguousarray(array).tobytes())
+    return directory
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
@@ -34,7 +53,8 @@ def free_port() -> int:
 
 
 def wait_until_answering(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Poll `url` until it answers 200; fail, showing the server's log, if the server exits or time runs out."""
+    """Poll `url` until it answers 200; fail, showing the server's log, if the server exits or time
+    runs out."""
     deadline = time.monotonic() + timeout
     while True:
         assert server.poll() is None, f"the server exited:\n{log.read_text()}"

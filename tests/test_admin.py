@@ -7,8 +7,8 @@ import uuid
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from classifier import admin as prediction_admin
-from classifier import timeline
+from classifier import listing, reads
+from classifier.admin import PredictionAdmin
 
 from .helpers import cassandra_db
 
@@ -34,7 +34,7 @@ def test_admin_requires_a_staff_login(client, django_user_model):
 
 def test_upload_shows_in_the_admin_browse_and_detail(client, staff_client, test_image_pngs):
     upload_named(client, test_image_pngs, ["item-0.png"])
-    [prediction] = timeline.latest()
+    [prediction] = reads.latest()
 
     browse = staff_client.get(BROWSE)
     assert browse.status_code == 200
@@ -46,7 +46,7 @@ def test_upload_shows_in_the_admin_browse_and_detail(client, staff_client, test_
 
     detail = staff_client.get(detail_url)
     assert detail.status_code == 200
-    stored = timeline.find(prediction.id)
+    stored = reads.find(prediction.id)
     for shown in (str(stored.id), stored.sha256, stored.filename, "PNG, 28×28 pixels"):
         assert shown in detail.text
     for image_url in ("thumbnail", "model_input", "chart"):
@@ -54,7 +54,7 @@ def test_upload_shows_in_the_admin_browse_and_detail(client, staff_client, test_
 
 
 def test_browse_pages_newest_first_with_a_cursor(client, staff_client, test_image_pngs, monkeypatch):
-    monkeypatch.setattr(prediction_admin, "PAGE_SIZE", 4)
+    monkeypatch.setattr(PredictionAdmin, "list_per_page", 4)
     names = [f"item-{n}.png" for n in range(10)]
     for n, name in enumerate(names):  # one request each, so upload order is time order
         upload_named(client, test_image_pngs, [name], first_image=n)
@@ -73,7 +73,7 @@ def test_browse_pages_newest_first_with_a_cursor(client, staff_client, test_imag
 
 
 def test_browse_other_days(staff_client):
-    yesterday = timeline.today() - datetime.timedelta(days=1)
+    yesterday = listing.today() - datetime.timedelta(days=1)
     page = staff_client.get(f"{BROWSE}?day={yesterday}")
     assert page.status_code == 200
     assert "No predictions on this day." in page.text
@@ -82,5 +82,10 @@ def test_browse_other_days(staff_client):
 
 
 def test_detail_of_unknown_prediction_is_404(staff_client):
-    assert staff_client.get(reverse("admin:classifier_prediction_change", args=[uuid.uuid1()])).status_code == 404
-    assert staff_client.get(reverse("admin:classifier_prediction_change", args=["nonsense"])).status_code == 404
+    assert (
+        staff_client.get(reverse("admin:classifier_prediction_change", args=[uuid.uuid1()])).status_code
+        == 404
+    )
+    assert (
+        staff_client.get(reverse("admin:classifier_prediction_change", args=["nonsense"])).status_code == 404
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
+
 import pytest
 from playwright.sync_api import Page, expect
 
-from classifier import admin as prediction_admin
+from classifier.admin import PredictionAdmin
 
 from .helpers import cassandra_db
 from .test_admin_queries import stored
@@ -21,8 +22,8 @@ def rows(page: Page):
 def test_staff_filter_search_page_and_correct_in_the_admin(
     page, live_server, django_user_model, monkeypatch, tmp_path
 ):
-    monkeypatch.setattr(prediction_admin, "PAGE_SIZE", 3)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    monkeypatch.setattr(PredictionAdmin, "list_per_page", 3)
+    now = datetime.datetime.now(datetime.UTC)
     yesterday = now - datetime.timedelta(days=1)
     for minutes, name, label in [
         (50, "old sandal.png", "Sandal"),

@@ -24,8 +24,8 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from PIL import Image
 
-from classifier import admin as prediction_admin
-from classifier import store, timeline
+from classifier import reads, store
+from classifier.admin import PredictionAdmin
 from classifier.models import Prediction
 from mlmodel.classes import CLASS_NAMES
 
@@ -35,7 +35,7 @@ pytestmark = cassandra_db
 
 BROWSE = "/admin/classifier/prediction/"
 EXPORT = "/admin/classifier/prediction/export/"
-VERSIONS = "/admin/classifier/prediction/model-versions/"
+VERSIONS = "/admin/classifier/modelversion/"
 MODEL_VERSION = "20261125-113945"
 
 
@@ -54,12 +54,12 @@ JPEG = _image_bytes("JPEG", (40, 40))
 
 def day(count: int) -> datetime.date:
     """The UTC day `count` days ago."""
-    return datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=count)
+    return datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=count)
 
 
 def at(days_ago: int, hour: int, minute: int = 0, second: int = 0) -> datetime.datetime:
     d = day(days_ago)
-    return datetime.datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=datetime.timezone.utc)
+    return datetime.datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=datetime.UTC)
 
 
 def stored(
@@ -123,7 +123,7 @@ def sidebar_selection(page_html: str) -> list[str]:
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    monkeypatch.setattr(prediction_admin, "PAGE_SIZE", 3)
+    monkeypatch.setattr(PredictionAdmin, "list_per_page", 3)
 
 
 @pytest.fixture
@@ -325,15 +325,13 @@ def test_staff_correct_a_label_and_the_list_and_history_show_it(staff_client, we
     assert "was changed: Corrected the label from Coat to Shirt." in saved.text
     row = re.search(r"coat-a\.png</td>.*?</tr>", saved.text, re.S)[0]
     assert "Shirt" in row and "by staff" in row
-    stored_now = timeline.find(coat.id)
+    stored_now = reads.find(coat.id)
     assert (stored_now.label, stored_now.corrected_label, stored_now.corrected_by) == (
         "Coat",
         "Shirt",
         "staff",
     )
-    assert (
-        abs(stored_now.corrected_at_utc - datetime.datetime.now(datetime.timezone.utc)).total_seconds() < 60
-    )
+    assert abs(stored_now.corrected_at_utc - datetime.datetime.now(datetime.UTC)).total_seconds() < 60
     assert (stored_now.filename, stored_now.sha256) == (coat.filename, coat.sha256)
     assert stored_now.confidence == pytest.approx(coat.confidence)
 
@@ -346,7 +344,7 @@ def test_staff_correct_a_label_and_the_list_and_history_show_it(staff_client, we
     cleared = staff_client.post(change_url, {"corrected_label": "", "_continue": "1"}, follow=True)
     assert cleared.redirect_chain[-1][0] == change_url
     assert "Removed the correction of the label (was Shirt)." in cleared.text
-    assert timeline.find(coat.id).corrected_label is None
+    assert reads.find(coat.id).corrected_label is None
     assert LogEntry.objects.filter(object_id=str(coat.id)).count() == 2
 
 
@@ -371,8 +369,8 @@ def test_delete_removes_the_prediction_everywhere_and_logs_it(staff_client, week
 
     assert "was deleted successfully" in deleted.text
     assert "boots.jpg" not in listed(deleted.text)
-    assert timeline.find(boots.id) is None and timeline.images_of(boots.id) is None
-    assert timeline.earlier_prediction(boots.sha256, boots.model_version) is None
+    assert reads.find(boots.id) is None and reads.images_of(boots.id) is None
+    assert reads.earlier_prediction(boots.sha256, boots.model_version) is None
     assert "boots.jpg" not in listed(staff_client.get(f"{BROWSE}?from={day(6)}&to={day(0)}&q=boots").text)
     assert listed(staff_client.get(f"{BROWSE}?q={boots.sha256}&search_by=sha256").text) == []
     [entry] = LogEntry.objects.filter(object_id=str(boots.id))
@@ -380,12 +378,17 @@ def test_delete_removes_the_prediction_everywhere_and_logs_it(staff_client, week
     assert staff_client.get(reverse("admin:classifier_prediction_change", args=[boots.id])).status_code == 404
 
 
-@pytest.fixture
-def viewer_client(client, django_user_model):
-    user = django_user_model.objects.create_user("viewer", password="only looking here", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_prediction"))
+def staff_with(client, django_user_model, *codenames: str):
+    """The client logged in as a staff member with only these permissions of the classifier app."""
+    user = django_user_model.objects.create_user("-".join(codenames), password="x" * 12, is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def viewer_client(client, django_user_model):
+    return staff_with(client, django_user_model, "view_prediction", "view_modelversion")
 
 
 def test_staff_with_view_permission_only_cannot_correct_delete_or_activate(viewer_client, week, model_dir):
@@ -402,9 +405,30 @@ def test_staff_with_view_permission_only_cannot_correct_delete_or_activate(viewe
     )
     assert viewer_client.post(VERSIONS, {"version": "20261120-090000"}).status_code == 403
     assert "Make active" not in viewer_client.get(VERSIONS).text
-    assert timeline.find(coat.id).corrected_label is None
+    assert reads.find(coat.id).corrected_label is None
     assert (model_dir / "ACTIVE").read_text().strip() == "20261125-113945"
     assert not LogEntry.objects.exists()
+
+
+def test_correcting_labels_does_not_allow_switching_the_model(client, django_user_model, week, model_dir):
+    """Making a version active has a permission of its own: "may correct a label" is not "may
+    switch the model", and the other way round."""
+    corrector = staff_with(client, django_user_model, "view_prediction", "change_prediction")
+    change_url = reverse("admin:classifier_prediction_change", args=[week[0].id])
+    assert corrector.post(change_url, {"corrected_label": "Shirt"}).status_code == 302
+    assert corrector.get(VERSIONS).status_code == 403
+    assert corrector.post(VERSIONS, {"version": "20261120-090000"}).status_code == 403
+    assert "Model versions" not in corrector.get("/admin/").text
+    assert (model_dir / "ACTIVE").read_text().strip() == "20261125-113945"
+
+    activator = staff_with(client, django_user_model, "activate_modelversion")
+    assert "Model versions" in activator.get("/admin/").text
+    assert "Make active" in activator.get(VERSIONS).text
+    activated = activator.post(VERSIONS, {"version": "20261120-090000"}, follow=True)
+    assert "Model version 20261120-090000 is now active" in activated.text
+    assert (model_dir / "ACTIVE").read_text().strip() == "20261120-090000"
+    assert activator.get(BROWSE).status_code == 403  # and it shows no predictions
+    assert activator.post(change_url, {"corrected_label": "Coat"}).status_code == 403
 
 
 def test_the_admin_requires_staff_for_every_page(client, django_user_model, week):
@@ -423,7 +447,7 @@ def test_the_admin_requires_staff_for_every_page(client, django_user_model, week
 def test_export_streams_every_row_of_the_filtered_view(staff_client, week, small_pages):
     stored(at(2, 12), "=HYPERLINK(evil).png", "Ankle boot")
     store.correct(
-        week[1].id, "Sneaker", "curator", datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.timezone.utc)
+        week[1].id, "Sneaker", "curator", datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.UTC)
     )
 
     response = staff_client.get(f"{EXPORT}?from={day(6)}&to={day(0)}&label=Ankle+boot")
@@ -506,9 +530,7 @@ def test_model_versions_page_lists_metrics_and_plots_and_activates(staff_client,
     assert [version for version, _ in rows] == ["20261125-113945", "20261120-090000"]  # newest first
     assert "Active" in rows[0][1] and "0.9298" in rows[0][1]
     assert "Make active" in rows[1][1] and "0.9012" in rows[1][1] and "0.0123" in rows[1][1]
-    plot_url = reverse(
-        "admin:classifier_prediction_model_plot", args=["20261120-090000", "confusion_matrix.png"]
-    )
+    plot_url = reverse("admin:classifier_modelversion_plot", args=["20261120-090000", "confusion_matrix.png"])
     assert plot_url in page
     plot = staff_client.get(plot_url)
     assert plot.status_code == 200 and plot["Content-Type"] == "image/png"

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from classifier import timeline
+from classifier import reads
 from mlmodel.classes import CLASS_NAMES
 
 from .helpers import cassandra_db
@@ -15,8 +15,19 @@ from .helpers import cassandra_db
 pytestmark = cassandra_db
 
 ITEM_FIELDS = {
-    "id", "created_at", "filename", "label", "label_index", "confidence", "probabilities", "top",
-    "uncertain", "model_version", "sha256", "url", "repeat",
+    "id",
+    "created_at",
+    "filename",
+    "label",
+    "label_index",
+    "confidence",
+    "probabilities",
+    "top",
+    "uncertain",
+    "model_version",
+    "sha256",
+    "url",
+    "repeat",
 }
 
 
@@ -50,11 +61,16 @@ def test_failed_items_answer_in_place_and_all_failing_is_400(client, test_image_
     mixed = post_images(client, bad, png_file(test_image_pngs, 0))
     assert mixed.status_code == 201
     failed, good = mixed.json()["predictions"]
-    assert failed == {"filename": "notes.txt", "error": {"code": "not_image", "message": failed["error"]["message"]}}
+    assert failed == {
+        "filename": "notes.txt",
+        "error": {"code": "not_image", "message": failed["error"]["message"]},
+    }
     assert "not a readable image" in failed["error"]["message"]
     assert good["filename"] == "image-0.png"
 
-    all_bad = post_images(client, SimpleUploadedFile("a.png", b"", "image/png"), SimpleUploadedFile("b.txt", b"x"))
+    all_bad = post_images(
+        client, SimpleUploadedFile("a.png", b"", "image/png"), SimpleUploadedFile("b.txt", b"x")
+    )
     assert all_bad.status_code == 400
     assert all_bad.json()["error"]["code"] == "no_image_classified"
     assert [item["error"]["code"] for item in all_bad.json()["predictions"]] == ["empty", "not_image"]
@@ -71,14 +87,16 @@ def test_missing_field_too_large_and_not_found_use_the_error_shape(client, setti
     unknown = client.get(f"/api/predictions/{uuid.uuid1()}")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
     not_an_id = client.get("/api/predictions/not-a-uuid")
-    assert not_an_id.status_code in (400, 404) and not_an_id.json()["error"]["message"]
+    assert not_an_id.status_code == 400  # a malformed id is a bad request that names the parameter
+    assert not_an_id.json()["error"]["code"] == "invalid_request"
+    assert "prediction_id" in not_an_id.json()["error"]["message"]
 
 
 def test_an_unexpected_failure_is_a_500_in_the_error_shape_without_details(monkeypatch):
     def broken(prediction_id):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(timeline, "find", broken)
+    monkeypatch.setattr(reads, "find", broken)
     answer = Client(raise_request_exception=False).get(f"/api/predictions/{uuid.uuid1()}")
     assert answer.status_code == 500
     assert answer.json()["error"]["code"] == "server_error"
@@ -97,7 +115,9 @@ def test_unknown_addresses_answer_404_in_the_error_shape(client):
 
 def test_same_image_again_returns_the_stored_prediction_as_a_repeat(client, test_image_pngs):
     first = post_images(client, png_file(test_image_pngs, 0, "first.png")).json()["predictions"][0]
-    again = post_images(client, png_file(test_image_pngs, 0, "again.png"), png_file(test_image_pngs, 0, "twice.png"))
+    again = post_images(
+        client, png_file(test_image_pngs, 0, "again.png"), png_file(test_image_pngs, 0, "twice.png")
+    )
 
     repeats = again.json()["predictions"]
     assert [item["repeat"] for item in repeats] == [True, True]
@@ -123,7 +143,7 @@ def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
         if cursor is None:
             break
     assert seen == ids[::-1]
-    assert page["day"] == datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert page["day"] == datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def test_label_filter(client, test_image_pngs):

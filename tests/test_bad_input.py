@@ -1,4 +1,5 @@
-"""Hostile and odd uploads: every one gets a clear 4xx or a classification, never a 5xx or a half-written row."""
+"""Hostile and odd uploads: every one gets a clear 4xx or a classification, never a 5xx or a
+half-written row."""
 
 import io
 import struct
@@ -14,8 +15,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from classifier import timeline
-from classifier.recorder import MAX_FILENAME_LENGTH, clean_filename
+from classifier import reads
+from classifier.uploads import MAX_FILENAME_LENGTH, clean_filename
 
 from .helpers import cassandra_db
 
@@ -43,7 +44,12 @@ def decompression_bomb() -> bytes:
     """A few hundred bytes of PNG that claim 100,000 x 100,000 pixels."""
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
     pixels = zlib.compress(b"\0" * 1000)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", pixels) + png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", pixels)
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def animated_gif() -> bytes:
@@ -96,7 +102,7 @@ def test_refused_with_a_clear_message_and_nothing_stored(client, case, api):
     else:
         assert response.status_code == status
         assert message in response.text
-    assert timeline.latest() == []
+    assert reads.latest() == []
 
 
 @pytest.mark.parametrize("case", list(ACCEPTED))
@@ -104,8 +110,8 @@ def test_odd_but_valid_images_are_classified(client, case):
     response = post(client, "odd.img", ACCEPTED[case]())
 
     assert response.status_code == 302
-    [stored] = timeline.latest()
-    assert timeline.images_of(stored.id) is not None
+    [stored] = reads.latest()
+    assert reads.images_of(stored.id) is not None
     assert client.get(response.url).status_code == 200
 
 
@@ -113,7 +119,7 @@ def test_a_500_character_filename_is_stored_shortened_with_its_extension(client,
     response = post(client, "a" * 496 + ".png", test_image_pngs[0][0])
 
     assert response.status_code == 302
-    [stored] = timeline.latest()
+    [stored] = reads.latest()
     assert stored.filename == "a" * 196 + ".png"
     assert client.get(response.url).status_code == 200
 
@@ -182,9 +188,9 @@ def test_a_non_utf8_filename_is_classified_and_stored_safely(staff_client, test_
     else:
         assert response.status_code == 302, response.content
         result_url = response.url
-    [stored] = timeline.latest()
+    [stored] = reads.latest()
     assert stored.filename == stored_as
-    assert timeline.images_of(stored.id) is not None
+    assert reads.images_of(stored.id) is not None
 
     shown = escape(stored_as)
     pages = [
@@ -216,10 +222,12 @@ def test_filename_headers_django_refuses_get_a_400(client, test_image_pngs, file
         assert response.json()["error"]["message"]
     else:
         assert "Back to the upload form" in response.text or "Choose at least one image" in response.text
-    assert timeline.latest() == []
+    assert reads.latest() == []
 
 
-@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.binary(min_size=1, max_size=300), api=st.booleans())
 @example(name=b"\r\n\r\n", api=False)
 @example(name=b"\r\n\r\n", api=True)
@@ -233,17 +241,24 @@ def test_fuzzed_filename_bytes_never_crash_the_site(client, name, api):
         assert client.get(url).status_code == 200
 
 
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     data=st.one_of(
         st.binary(max_size=2048),
         st.builds(
             lambda w, h, mode, fmt, seed: encode(
-                Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)).convert(mode),
+                Image.fromarray(
+                    np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+                ).convert(mode),
                 fmt,
             ),
-            st.integers(1, 64), st.integers(1, 64), st.sampled_from(["L", "RGB", "P"]),
-            st.sampled_from(["PNG", "GIF", "BMP", "WEBP", "TIFF"]), st.integers(0, 2**32 - 1),
+            st.integers(1, 64),
+            st.integers(1, 64),
+            st.sampled_from(["L", "RGB", "P"]),
+            st.sampled_from(["PNG", "GIF", "BMP", "WEBP", "TIFF"]),
+            st.integers(0, 2**32 - 1),
         ),
         st.builds(lambda image, cut: image[:cut], st.just(encode(garment(), "PNG")), st.integers(0, 400)),
     )

@@ -14,7 +14,9 @@ def all_images_loaded(page: Page) -> bool:
     return page.evaluate("[...document.images].every(image => image.complete && image.naturalWidth > 0)")
 
 
-def test_upload_through_the_form_then_find_it_in_the_admin(page, live_server, django_user_model, test_image_pngs, tmp_path):
+def test_upload_through_the_form_then_find_it_in_the_admin(
+    page, live_server, django_user_model, test_image_pngs, tmp_path
+):
     png, label = test_image_pngs[0]
     photo = tmp_path / "boot from the shop.png"
     photo.write_bytes(png)

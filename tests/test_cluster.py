@@ -49,9 +49,6 @@ UPLOADS_BEFORE = 40
 # After node 1 dies, uploads go on until this many in a row have succeeded (and at least as many
 # as before), so that the steady state "one node down" is exercised, not only the first seconds.
 CLEAN_STREAK = 80
-# A silent node is convicted by phi-accrual failure detection; at the default threshold (8) and
-# one gossip round a second that takes ~18 s. Refusals are tolerated only inside this window.
-DETECTION_WINDOW = 45.0
 OUTAGE_TIME_LIMIT = 180.0
 REQUEST_TIMEOUT = 30
 
@@ -134,7 +131,7 @@ class Site:
 @pytest.fixture(scope="module")
 def cluster(request, tmp_path_factory):
     if not only_when_selected(request.config):
-        pytest.skip('starts three Cassandra nodes: run with -m cluster')
+        pytest.skip("starts three Cassandra nodes: run with -m cluster")
     cluster = LocalCluster(
         tmp_path_factory.mktemp("cluster"),
         size=3,
@@ -295,19 +292,13 @@ def test_killed_node_is_seen_down_then_up_again(outage: Outage):
 
 
 @pytest.mark.cluster
-def test_uploads_keep_succeeding_at_local_quorum_with_a_node_down(outage: Outage):
-    """Once the cluster has noticed the dead node, every upload succeeds; refusals before that are clean."""
-    late = [
-        (item.index, round(item.started, 1), item.status)
-        for item in outage.refused
-        if item.started > DETECTION_WINDOW
-    ]
-    assert late == [], f"uploads refused after the failure-detection window: {late}"
-    unclean = [(item.index, item.status, item.body) for item in outage.refused if item.status != 503]
-    assert unclean == [], "a refusal must be the site's 503, never a 500"
-    assert all(item.body["error"]["code"] == "storage_unavailable" for item in outage.refused)
-    assert sum(item.acknowledged for item in outage.during) >= CLEAN_STREAK
-    assert all(item.acknowledged for item in outage.during[-CLEAN_STREAK:])
+def test_every_upload_succeeds_at_local_quorum_while_a_node_is_down(outage: Outage):
+    """Two replicas of three answer LOCAL_QUORUM, and no write waits on the dead node's batch log:
+    no upload is refused, not even before the cluster has convicted the dead node."""
+    refused = [(item.index, round(item.started, 1), item.status, item.body) for item in outage.refused]
+    assert refused == []
+    assert len(outage.during) >= CLEAN_STREAK
+    assert all(item.acknowledged for item in outage.during)
 
 
 @pytest.mark.cluster
@@ -323,11 +314,6 @@ def test_every_acknowledged_upload_is_readable_after_the_restart(outage: Outage)
             answered["filename"], answered["label"], answered["sha256"],
         )  # fmt: skip
     assert {status_and_type for status_and_type in outage.inputs_read_back.values()} == {(200, "image/png")}
-
-
-@pytest.mark.cluster
-def test_no_upload_is_refused_while_a_node_is_down(outage: Outage):
-    assert [(item.index, round(item.started, 1), item.status) for item in outage.refused] == []
 
 
 # --- How LocalCluster configures its nodes: no JVM, part of the default run. ---------------------

@@ -26,10 +26,14 @@ def test_metrics_count_predictions_by_class_repeats_and_requests(client, test_im
     after = client.get("/metrics").text
 
     predicted = CLASS_NAMES[label]
-    assert sample(after, "fashionsite_predictions_total", label=predicted) == sample(
-        before, "fashionsite_predictions_total", label=predicted
-    ) + 1
-    assert sample(after, "fashionsite_repeat_uploads_total") == sample(before, "fashionsite_repeat_uploads_total") + 1
+    assert (
+        sample(after, "fashionsite_predictions_total", label=predicted)
+        == sample(before, "fashionsite_predictions_total", label=predicted) + 1
+    )
+    assert (
+        sample(after, "fashionsite_repeat_uploads_total")
+        == sample(before, "fashionsite_repeat_uploads_total") + 1
+    )
     active = (settings.MODEL_DIR / "ACTIVE").read_text().strip()
     assert sample(after, "fashionsite_active_model", version=active) == 1
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in after

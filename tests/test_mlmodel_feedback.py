@@ -1,23 +1,21 @@
 """The mlmodel side of training with corrections: extra examples join the training split, modestly
 oversampled, and never an image of the test set. No Django and no Cassandra here."""
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mlmodel import feedback, training
-from mlmodel.data import LabelledImages, load_fashion_mnist
+from mlmodel.data import LabelledImages
 from mlmodel.training import TrainingConfig, extra_repeats, train
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
 
 
 @pytest.fixture(scope="module")
-def dataset():
-    return load_fashion_mnist(DATA_DIR)
+def dataset(fashion_mnist):
+    return fashion_mnist
 
 
 def distinctive_images(count: int, seed: int = 0) -> np.ndarray:
@@ -68,7 +66,7 @@ def test_without_extra_examples_the_training_split_is_unchanged(dataset, monkeyp
     monkeypatch.setattr(training, "_batches", recording)
     result = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, verbose=0)
     assert sizes == [270]
-    assert (result.extra_examples, result.extra_repeats, result.feedback) == (0, 0, None)
+    assert (result.extra_examples, result.extra_repeats) == (0, 0)
 
 
 def test_oversampling_is_modest_and_capped():

@@ -3,25 +3,22 @@
 A small sample here; `python -m bench.product_photos` measures the whole test set.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench.product_photos import KINDS, kind_of, model_input, render
-from mlmodel.data import load_fashion_mnist
 from mlmodel.predictor import get_predictor
 from mlmodel.preprocessing import open_image, to_model_input
+from mlmodel.product_photos import KINDS, kind_of, model_input, render
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
 SAMPLE = 30 * len(KINDS)
 
 
 @pytest.fixture(scope="module")
-def test_set():
-    dataset = load_fashion_mnist(DATA_DIR)
+def test_set(fashion_mnist):
+    dataset = fashion_mnist
     return dataset.x_test[:SAMPLE], dataset.y_test[:SAMPLE]
 
 

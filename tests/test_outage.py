@@ -12,7 +12,7 @@ from cassandra.cluster import NoHostAvailable
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from classifier import store, timeline
+from classifier import cql, reads
 from classifier.models import Prediction
 
 from .helpers import cassandra_db, listed, png_bytes
@@ -42,7 +42,9 @@ def test_cassandra_down_gives_503_then_the_site_recovers(stopped_node, client, t
     assert front_page.status_code == 503
     assert "Cassandra" in front_page.text and "not answering" in front_page.text
 
-    upload = client.post("/", {"images": [SimpleUploadedFile("during-outage.png", test_image_pngs[0][0], "image/png")]})
+    upload = client.post(
+        "/", {"images": [SimpleUploadedFile("during-outage.png", test_image_pngs[0][0], "image/png")]}
+    )
     assert upload.status_code == 503
     assert "not completed" in upload.text
 
@@ -57,10 +59,12 @@ def test_cassandra_down_gives_503_then_the_site_recovers(stopped_node, client, t
 
     stopped_node.start()
     assert wait_for_status(client, "/", 200) == 200
-    assert timeline.latest() == []  # the upload refused during the outage left nothing behind
-    upload = client.post("/", {"images": [SimpleUploadedFile("after.png", test_image_pngs[0][0], "image/png")]})
+    assert reads.latest() == []  # the upload refused during the outage left nothing behind
+    upload = client.post(
+        "/", {"images": [SimpleUploadedFile("after.png", test_image_pngs[0][0], "image/png")]}
+    )
     assert upload.status_code == 302
-    assert [p.filename for p in timeline.latest()] == ["after.png"]
+    assert [p.filename for p in reads.latest()] == ["after.png"]
 
 
 def kill(node) -> None:
@@ -81,7 +85,9 @@ def test_node_killed_during_uploads_loses_nothing_acknowledged(cassandra_node, f
         for index in range(600):
             if done.is_set():
                 return
-            image = SimpleUploadedFile(f"crash-{index}.png", png_bytes(fashion_mnist.x_test[index]), "image/png")
+            image = SimpleUploadedFile(
+                f"crash-{index}.png", png_bytes(fashion_mnist.x_test[index]), "image/png"
+            )
             response = client.post("/api/predictions", {"image": [image]})
             if response.status_code == 201:
                 acknowledged[index] = response.json()["predictions"][0]["id"]
@@ -104,11 +110,13 @@ def test_node_killed_during_uploads_loses_nothing_acknowledged(cassandra_node, f
 
     assert refused and all(status == 503 for _, status, _ in refused)
     assert all(body["error"]["code"] == "storage_unavailable" for _, _, body in refused)
-    lost = [index for index, prediction_id in acknowledged.items() if timeline.find(uuid.UUID(prediction_id)) is None]
+    lost = [
+        index for index, prediction_id in acknowledged.items() if reads.find(uuid.UUID(prediction_id)) is None
+    ]
     assert lost == []
     # A write in flight when the node died may still land (it reached the commit log, the answer never
     # came back): the client was told it failed, and sending it again is answered as a repeat.
-    stored = {p.filename for p in timeline.day_page(timeline.today(), limit=1000).predictions if p.filename.startswith("crash-")}
+    stored = {p.filename for p in reads.latest(limit=1000) if p.filename.startswith("crash-")}
     acknowledged_names = {f"crash-{index}.png" for index in acknowledged}
     refused_names = {f"crash-{index}.png" for index, _, _ in refused}
     assert acknowledged_names <= stored <= acknowledged_names | refused_names
@@ -127,28 +135,32 @@ def test_an_upload_cut_short_before_its_prediction_row_shows_nowhere_and_can_be_
     """The node answering the lookup rows and then failing on the prediction row: the user got a 503,
     and no page, search or repeat check may show the half of it that was written."""
     data, _ = test_image_pngs[0]
-    real_execute = store.execute
+    real_execute = cql.execute
 
-    def fail_on_the_prediction_row(cql: str, *args, **kwargs):
-        if cql.startswith(f"INSERT INTO {store.table(Prediction)} "):
+    def fail_on_the_prediction_row(statement: str, *args, **kwargs):
+        if statement.startswith(f"INSERT INTO {cql.table(Prediction)} "):
             raise NoHostAvailable("node went down", {})
-        return real_execute(cql, *args, **kwargs)
+        return real_execute(statement, *args, **kwargs)
 
-    monkeypatch.setattr(store, "execute", fail_on_the_prediction_row)
-    cut_short = client.post("/api/predictions", {"image": [SimpleUploadedFile("cut-short.png", data, "image/png")]})
+    monkeypatch.setattr(cql, "execute", fail_on_the_prediction_row)
+    cut_short = client.post(
+        "/api/predictions", {"image": [SimpleUploadedFile("cut-short.png", data, "image/png")]}
+    )
     assert cut_short.status_code == 503
     monkeypatch.undo()
 
-    assert timeline.latest() == []
+    assert reads.latest() == []
     assert client.get("/api/predictions").json()["predictions"] == []
     sha256 = hashlib.sha256(data).hexdigest()
     by_name, by_sha256 = "?q=cut-short&search_by=filename", f"?q={sha256[:8]}&search_by=sha256"
     for search in (by_name, by_sha256):
         assert listed(staff_client.get(f"/admin/classifier/prediction/{search}").text) == []
 
-    again = client.post("/api/predictions", {"image": [SimpleUploadedFile("cut-short.png", data, "image/png")]})
+    again = client.post(
+        "/api/predictions", {"image": [SimpleUploadedFile("cut-short.png", data, "image/png")]}
+    )
     assert again.status_code == 201
     assert again.json()["predictions"][0]["repeat"] is False  # classified anew, not "seen before"
-    assert [p.filename for p in timeline.latest()] == ["cut-short.png"]
+    assert [p.filename for p in reads.latest()] == ["cut-short.png"]
     for search in (by_name, by_sha256):
         assert listed(staff_client.get(f"/admin/classifier/prediction/{search}").text) == ["cut-short.png"]

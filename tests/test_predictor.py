@@ -1,4 +1,3 @@
-import os
 import shutil
 import subprocess
 import sys
@@ -10,17 +9,15 @@ import pytest
 
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
-from mlmodel.data import load_fashion_mnist
 from mlmodel.evaluation import softmax
 from mlmodel.predictor import Classification, get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
 
 
 @pytest.fixture(scope="module")
-def dataset():
-    return load_fashion_mnist(DATA_DIR)
+def dataset(fashion_mnist):
+    return fashion_mnist
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 import io
 import json
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -9,18 +8,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodel.data import load_fashion_mnist
 from mlmodel.predictor import get_predictor
-from mlmodel.preprocessing import MAX_PIXELS, WORKING_SIZE, InvalidImage, ModelInput, open_image, to_model_input
+from mlmodel.preprocessing import (
+    MAX_PIXELS,
+    WORKING_SIZE,
+    InvalidImage,
+    ModelInput,
+    open_image,
+    to_model_input,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist")
 SAMPLE = 60  # test images rendered in each of the ways below
 
 
 @pytest.fixture(scope="module")
-def test_set():
-    dataset = load_fashion_mnist(DATA_DIR)
+def test_set(fashion_mnist):
+    dataset = fashion_mnist
     return dataset.x_test, dataset.y_test
 
 

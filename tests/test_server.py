@@ -3,6 +3,7 @@ fashionsite/gunicorn.py (several workers and threads, the libev reactor, DEBUG o
 test node and keyspace."""
 
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 import requests
 from django.db import connections
 
-from classifier import timeline
+from classifier import reads
 
 from .helpers import cassandra_db, free_port, png_bytes, wait_until_answering
 
@@ -67,6 +68,7 @@ def server(cassandra_node, settings, tmp_path):
 
 def test_a_burst_of_uploads_as_the_first_requests_is_all_classified_and_stored(server, fashion_mnist):
     """Every worker's first uploads arrive together, while its Cassandra connection is being made."""
+
     def upload(index: int) -> requests.Response:
         image = (f"burst-{index}.png", png_bytes(fashion_mnist.x_test[index]), "image/png")
         return requests.post(f"{server.url}/api/predictions", files={"image": image}, timeout=60)
@@ -77,7 +79,21 @@ def test_a_burst_of_uploads_as_the_first_requests_is_all_classified_and_stored(s
     assert [response.status_code for response in responses] == [201] * CONCURRENCY, server.output()
     answered = [response.json()["predictions"][0] for response in responses]
     assert [item["filename"] for item in answered] == [f"burst-{index}.png" for index in range(CONCURRENCY)]
-    stored = timeline.find_many([uuid.UUID(item["id"]) for item in answered])
+    stored = reads.find_many([uuid.UUID(item["id"]) for item in answered])
     assert [(p.filename, p.label) for p in stored] == [(item["filename"], item["label"]) for item in answered]
     assert "Traceback" not in server.output()
 
+
+def test_gunicorn_settings_never_preload_the_app(monkeypatch):
+    """The Cassandra driver's sessions must not cross a fork: the settings that `make run` and the
+    Docker image share, as gunicorn itself reads them, keep every worker importing the site."""
+    from gunicorn.config import Config
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/fashionsite-prometheus-settings-test")
+    namespace = runpy.run_path(str(Path(__file__).resolve().parent.parent / "fashionsite" / "gunicorn.py"))
+    config = Config()
+    for name, value in namespace.items():
+        if name in config.settings:
+            config.set(name, value)
+    assert config.preload_app is False
+    assert config.workers >= 1 and config.post_worker_init is namespace["post_worker_init"]

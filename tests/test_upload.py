@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from classifier import timeline
+from classifier import reads
 from mlmodel.classes import CLASS_NAMES
 
 from .helpers import cassandra_db, png_bytes
@@ -21,7 +21,7 @@ def upload(client, *files: SimpleUploadedFile):
 
 
 def stored_today() -> list:
-    return timeline.day_page(timeline.today(), limit=1000).predictions
+    return reads.latest(limit=1000)
 
 
 def test_upload_classifies_and_stores_everything(client, test_image_pngs):
@@ -31,7 +31,7 @@ def test_upload_classifies_and_stores_everything(client, test_image_pngs):
     assert response.status_code == 302
     [stored] = stored_today()
     assert response.url == f"/predictions/{stored.id}/"
-    prediction = timeline.find(stored.id)
+    prediction = reads.find(stored.id)
     assert prediction.filename == "my ankle boot.png"
     assert prediction.label == CLASS_NAMES[label] == CLASS_NAMES[prediction.label_index]
     assert len(prediction.probabilities) == 10
@@ -40,7 +40,7 @@ def test_upload_classifies_and_stores_everything(client, test_image_pngs):
     assert prediction.image_format == "PNG" and (prediction.image_width, prediction.image_height) == (28, 28)
     assert len(prediction.sha256) == 64 and prediction.model_version
 
-    images = timeline.images_of(stored.id)
+    images = reads.images_of(stored.id)
     model_input = np.asarray(Image.open(io.BytesIO(images.model_input_png)))
     assert np.array_equal(model_input, np.asarray(Image.open(io.BytesIO(png))))
     assert Image.open(io.BytesIO(images.thumbnail_jpeg)).format == "JPEG"
@@ -54,7 +54,10 @@ def test_upload_classifies_and_stores_everything(client, test_image_pngs):
 
 
 def test_several_images_in_one_upload_are_all_listed_on_the_front_page(client, test_image_pngs):
-    files = [SimpleUploadedFile(f"item-{n}.png", png, "image/png") for n, (png, _) in enumerate(test_image_pngs[:3])]
+    files = [
+        SimpleUploadedFile(f"item-{n}.png", png, "image/png")
+        for n, (png, _) in enumerate(test_image_pngs[:3])
+    ]
     response = upload(client, *files)
 
     assert response.status_code == 302 and response.url == "/"
@@ -67,7 +70,10 @@ def test_several_images_in_one_upload_are_all_listed_on_the_front_page(client, t
 def test_uploaded_test_images_are_classified_at_least_90_percent_right(client, test_image_pngs):
     for start in range(0, len(test_image_pngs), 20):
         batch = test_image_pngs[start : start + 20]
-        files = [SimpleUploadedFile(f"{start + n}-{label}.png", png, "image/png") for n, (png, label) in enumerate(batch)]
+        files = [
+            SimpleUploadedFile(f"{start + n}-{label}.png", png, "image/png")
+            for n, (png, label) in enumerate(batch)
+        ]
         assert upload(client, *files).status_code == 302
 
     stored = stored_today()
@@ -86,12 +92,14 @@ def photo_of(pixels: np.ndarray, fmt: str) -> bytes:
 
 @pytest.mark.parametrize("fmt", ["JPEG", "GIF", "WEBP", "BMP"])
 def test_every_accepted_format_is_classified(client, fashion_mnist, fmt):
-    response = upload(client, SimpleUploadedFile(f"photo.{fmt.lower()}", photo_of(fashion_mnist.x_test[1], fmt)))
+    response = upload(
+        client, SimpleUploadedFile(f"photo.{fmt.lower()}", photo_of(fashion_mnist.x_test[1], fmt))
+    )
 
     assert response.status_code == 302
     [stored] = stored_today()
     assert stored.image_format == fmt
-    assert timeline.find(stored.id).preprocessing_decisions["inverted"] is True
+    assert reads.find(stored.id).preprocessing_decisions["inverted"] is True
 
 
 @pytest.mark.parametrize(
@@ -157,7 +165,11 @@ def test_request_far_over_the_limit_is_refused_unread(client, settings):
 
 @pytest.mark.parametrize(
     ("sent", "stored_as"),
-    [("../../etc/passwd.png", "passwd.png"), ("C:\\Users\\me\\coat.png", "coat.png"), ("bell\x07.png", "bell.png")],
+    [
+        ("../../etc/passwd.png", "passwd.png"),
+        ("C:\\Users\\me\\coat.png", "coat.png"),
+        ("bell\x07.png", "bell.png"),
+    ],
     ids=["posix-path", "windows-path", "control-character"],
 )
 def test_filename_is_stored_without_path_or_control_characters(client, test_image_pngs, sent, stored_as):
@@ -172,7 +184,11 @@ def test_filename_with_html_is_shown_escaped(client, staff_client, test_image_pn
     [stored] = stored_today()
     assert stored.filename == name
 
-    pages = [client.get(response.url).text, client.get("/").text, staff_client.get("/admin/classifier/prediction/").text]
+    pages = [
+        client.get(response.url).text,
+        client.get("/").text,
+        staff_client.get("/admin/classifier/prediction/").text,
+    ]
     for page in pages:
         assert "<img src=x onerror" not in page
         assert "&lt;img src=x onerror=alert(1)&gt;.png" in page

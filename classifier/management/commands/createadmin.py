@@ -26,7 +26,9 @@ class Command(BaseCommand):
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
         if password:
             users.objects.create_superuser(username, email, password)
-            self.stdout.write(f"Created admin account {username!r} with the password from DJANGO_SUPERUSER_PASSWORD.")
+            self.stdout.write(
+                f"Created admin account {username!r} with the password from DJANGO_SUPERUSER_PASSWORD."
+            )
             return
         password = secrets.token_urlsafe(12)
         users.objects.create_superuser(username, email, password)
@@ -34,5 +36,7 @@ class Command(BaseCommand):
         saved.write_text(f"{username}\n{password}\n")
         saved.chmod(0o600)
         self.stdout.write(
-            self.style.SUCCESS(f"Created admin account {username!r} with password {password!r} (saved in {saved}).")
+            self.style.SUCCESS(
+                f"Created admin account {username!r} with password {password!r} (saved in {saved})."
+            )
         )

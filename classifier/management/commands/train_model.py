@@ -5,6 +5,9 @@ With `--include-corrections` the staff-corrected uploads stored in Cassandra joi
 the new model with the one active before. When there are no corrections the command stops before
 training and says so: the run asked for would be no different from one without the flag, and a
 model published as "trained with corrections" that has none would mislead.
+
+The command lives in the site's app because it reads Cassandra; everything it runs of the model
+(loading, training, publishing, the report) is mlmodel's, which knows nothing of Django.
 """
 
 import dataclasses
@@ -16,11 +19,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from classifier.corrections import corrected_examples
-from classifier.middleware import CASSANDRA_DOWN
+from classifier.cql import CASSANDRA_DOWN
 from mlmodel import artifacts
 from mlmodel.data import LabelledImages, load_fashion_mnist
 from mlmodel.feedback import NoUsableCorrections, train_with_corrections
 from mlmodel.novelty import load_calibration_photos
+from mlmodel.publishing import publish
 from mlmodel.report import summary
 from mlmodel.training import PROFILES, train
 
@@ -102,23 +106,24 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from error
 
         verbose = 1 if options["verbosity"] >= 1 else 0
+        feedback = None
         if corrected is None:
             result = train(config, dataset, calibration=calibration, verbose=verbose)
         else:
             try:
-                result = train_with_corrections(
+                result, feedback = train_with_corrections(
                     config, dataset, corrected, model_dir, calibration=calibration, verbose=verbose
                 )
             except NoUsableCorrections as error:
                 raise CommandError(f"{error} {NEXT_STEP}") from error
         activate = not options["no_activate"]
-        version = artifacts.publish(result, dataset.fingerprint(), model_dir, activate=activate)
+        version = publish(result, dataset.fingerprint(), model_dir, feedback=feedback, activate=activate)
 
         self.stdout.write(
             "\n".join(
                 [
                     self.style.SUCCESS(f"Trained model version {version} (profile {options['profile']})"),
-                    summary(result),
+                    summary(result, feedback),
                     f"  written to     {model_dir / version} (report.json and PNGs beside the model)",
                     f"  active         {'yes' if activate else 'no (run without --no-activate to serve it)'}",
                     f"  command time   {time.perf_counter() - started:.1f} s",

@@ -1,0 +1,15 @@
+"""The clothing classifier in the Django admin.
+
+- changelist.py: the predictions changelist apart from HTTP (query string in, page and links out)
+- filters.py: its filter sidebar
+- display.py: how a prediction's page shows what is stored, and the correction form
+- predictions.py: PredictionAdmin, the list and CSV export, a prediction's page, correct and delete
+- model_versions.py: ModelVersionAdmin, the trained versions and making one active
+
+Django's admin autodiscovery imports this package; importing the two admins registers them.
+"""
+
+from .model_versions import ModelVersionAdmin
+from .predictions import PredictionAdmin
+
+__all__ = ["ModelVersionAdmin", "PredictionAdmin"]
