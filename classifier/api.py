@@ -7,6 +7,7 @@ validated by uploads.py, as the upload form's are.
 
 import datetime
 import uuid
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -57,7 +58,11 @@ class PredictionOut(Schema):
     confidence: float
     probabilities: dict[str, float] = Field(description="every class name to its probability")
     top: list[ClassProbability] = Field(description="the three most likely classes")
-    uncertain: bool = Field(description="confidence below the site's threshold")
+    uncertain: bool = Field(description="the answer is not to be trusted; uncertain_reason says why")
+    uncertain_reason: Literal["none_of_the_ten", "low_confidence"] | None = Field(
+        description="none_of_the_ten: the photo is probably none of the ten classes; "
+        "low_confidence: the most likely class is below the site's threshold"
+    )
     model_version: str
     sha256: str
     url: str = Field(description="the prediction's result page")

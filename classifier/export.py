@@ -55,6 +55,8 @@ def _cells(name: str, value: object, uncertain_below: float) -> list[object]:
         return [value, datetime_from_uuid1(value).replace(tzinfo=datetime.UTC).isoformat()]
     if name == "confidence":
         return [f"{value:.6f}", int(value < uncertain_below)]
+    if value is None:
+        return [""]
     if isinstance(column, columns.List):
         return [f"{item:.6f}" for item in value]
     if isinstance(column, columns.Float):

@@ -106,6 +106,10 @@ class Prediction(DjangoCassandraModel):
     image_height = columns.Integer(required=True)
     probabilities = columns.List(columns.Float, required=True)
     preprocessing = columns.Text(required=True)  # JSON of what preprocessing decided
+    # mlmodel.novelty: the model's energy score and whether it says "probably none of the ten classes"
+    # (empty for predictions made before models had the score).
+    energy = columns.Float()
+    none_of_the_ten = columns.Boolean()
 
     class Meta:
         get_pk_field = "id"
@@ -124,7 +128,17 @@ class Prediction(DjangoCassandraModel):
 
     @property
     def uncertain(self) -> bool:
-        return self.confidence < settings.UNCERTAIN_BELOW
+        return self.uncertain_reason is not None
+
+    @property
+    def uncertain_reason(self) -> str | None:
+        """Why the answer is not to be trusted: "none_of_the_ten" (the photo is probably none of the
+        classes), "low_confidence" (below UNCERTAIN_BELOW), or None."""
+        if self.none_of_the_ten:
+            return "none_of_the_ten"
+        if self.confidence < settings.UNCERTAIN_BELOW:
+            return "low_confidence"
+        return None
 
     @property
     def preprocessing_decisions(self) -> dict[str, object]:

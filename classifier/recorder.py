@@ -98,6 +98,8 @@ def _record(
         "image_width": model_input.source_size[0],
         "image_height": model_input.source_size[1],
         "preprocessing": json.dumps(model_input.decisions()),
+        "energy": classification.energy,
+        "none_of_the_ten": classification.none_of_the_ten,
     }
     images = {"model_input_png": model_input.png(), "thumbnail_jpeg": thumbnail_jpeg(upload.image)}
     return store.record(values, images)

@@ -28,6 +28,8 @@ from .models import (
     partition_of,
 )
 
+REQUIRED = frozenset(name for name in UPLOAD_COLUMNS if Prediction._columns[name].required)
+
 
 @dataclass(frozen=True)
 class UploadRows:
@@ -53,7 +55,8 @@ class UploadRows:
         prediction = (
             f"INSERT INTO {cql.table(Prediction)} (day, hour, {', '.join(UPLOAD_COLUMNS)}) "
             f"VALUES (?, ?, {', '.join('?' * len(UPLOAD_COLUMNS))})",
-            (day, hour, *(values[name] for name in UPLOAD_COLUMNS)),
+            # A column that is not required may be left out (written as null).
+            (day, hour, *(values[name] if name in REQUIRED else values.get(name) for name in UPLOAD_COLUMNS)),
         )
         lookups = (
             (
