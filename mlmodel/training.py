@@ -40,12 +40,16 @@ class TrainingConfig:
     outlier_share: float = 0.06  # outliers (none of the ten) added per batch, as a share of it
     precision: str = "auto"  # "bfloat16" (mixed), "float32", or "auto": bfloat16 where the CPU has it
     validation_split: float = 0.1  # held out to follow the run and to fit the temperature
+    # Fine-tune the active model (its weights as the start) instead of training from random weights:
+    # a few epochs teach it corrected uploads while it keeps what it knew.
+    start_from_active: bool = False
 
 
 PROFILES: dict[str, TrainingConfig] = {
     "quick": TrainingConfig(epochs=3, subset=12_000),
     "default": TrainingConfig(),
     "best": TrainingConfig(epochs=50),
+    "adapt": TrainingConfig(epochs=4, learning_rate=1e-3, start_from_active=True),
 }
 
 
@@ -83,6 +87,7 @@ def train(
     *,
     extra: LabelledImages | None = None,
     calibration: novelty.CalibrationPhotos | None = None,
+    initial_weights: Path | None = None,
     verbose: int = 1,
 ) -> TrainingResult:
     """Build, compile and fit the network, fit its temperature, then evaluate it on the whole test set.
@@ -100,6 +105,8 @@ def train(
     precision = resolve_precision(config.precision)
 
     model = _build_model(precision)
+    if initial_weights is not None:
+        model.set_weights(_weights_of(initial_weights, model))
     steps = math.ceil(len(x_train) / config.batch_size) * config.epochs
     warmup_steps = math.ceil(steps * _WARMUP_SHARE)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -157,7 +164,7 @@ def _none_of_the_ten_threshold(
         logits = model_logits(model, calibration.images)
         right = calibration.right(logits.argmax(axis=1))
         source = f"{int(right.sum())} right answers on real photos (tune split)"
-    else:
+    if calibration is None or right.sum() < novelty.MIN_RIGHT_ANSWERS:
         rng = np.random.default_rng(config.seed)
         logits = model_logits(model, augmentation.photo_trip(x_val, y_val, rng))
         right = logits.argmax(axis=1) == y_val
@@ -180,6 +187,15 @@ def extra_repeats(extra_count: int, train_count: int) -> int:
     if extra_count == 0:
         return 0
     return max(1, min(EXTRA_REPEATS, int(EXTRA_MAX_SHARE * train_count / extra_count)))
+
+
+def _weights_of(saved: Path, model: keras.Model) -> list[np.ndarray]:
+    """The weights of a saved model, which must have this network's architecture."""
+    weights = keras.models.load_model(saved, compile=False).get_weights()
+    expected = [weight.shape for weight in model.get_weights()]
+    if [weight.shape for weight in weights] != expected:
+        raise ValueError(f"{saved} is another network than this one: it cannot be fine-tuned, train afresh")
+    return weights
 
 
 def resolve_precision(precision: str) -> str:
