@@ -149,12 +149,11 @@ def to_model_input(image: Image.Image) -> ModelInput:
         inverted = even_background.corner_level(grey) > 127
         pixels = 255 - grey if inverted else grey
         return ModelInput(pixels=_read_only(pixels), inverted=inverted, trimmed_box=None, **details)
-    scale = max(source_size) / max(grey.shape)  # boxes are reported in the photo's own pixels
     if even_background.has_even_background(grey) and (
         even_background.corner_level(grey) > 127 or not _is_colourful(upright)
     ):
         made = even_background.to_model_input(grey)
-        box = None if made.trimmed_box is None else tuple(round(edge * scale) for edge in made.trimmed_box)
+        box = None if made.trimmed_box is None else _in_source_pixels(made.trimmed_box, source_size, grey)
         return ModelInput(
             pixels=_read_only(made.pixels),
             inverted=made.inverted,
@@ -169,17 +168,24 @@ def to_model_input(image: Image.Image) -> ModelInput:
     # The 28x28 input is made from a copy four times its size: finer detail would be averaged away.
     detail = _shrunk(grey, CUT_OUT_SIZE)
     pixels, scaled_size, box = _cut_out(detail, garment.mask)
-    scale = max(source_size) / max(detail.shape)
     return ModelInput(
         pixels=_read_only(pixels),
         inverted=True,
-        trimmed_box=tuple(round(edge * scale) for edge in box),
+        trimmed_box=_in_source_pixels(box, source_size, detail),
         scaled_size=scaled_size,
         peak_level=255,
         method=garment.method,
         garment=garment,
         **details,
     )
+
+
+def _in_source_pixels(
+    box: tuple[int, ...], source_size: tuple[int, int], copy: np.ndarray
+) -> tuple[int, ...]:
+    """A box found on a reduced copy, in the pixels of the photo as uploaded."""
+    scale = max(source_size) / max(copy.shape)
+    return tuple(round(edge * scale) for edge in box)
 
 
 def _cut_out(grey: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, ...]]:
