@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test test-cluster setup setup-dev database system-packages browser stop
+.PHONY: run test test-cluster test-image setup setup-dev deploy-tools database system-packages browser image-packages stop
 
 run: setup database
 	$(MANAGE) collectstatic --noinput --verbosity 0
@@ -22,7 +22,7 @@ run: setup database
 		$(BIN)/gunicorn fashionsite.wsgi --config python:fashionsite.gunicorn --bind $(HOST):$(PORT)
 
 # Lint and format checks first: they take a second, the suite minutes.
-test: setup-dev browser
+test: setup-dev browser deploy-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -30,6 +30,12 @@ test: setup-dev browser
 # Outside the default run: three real nodes, one killed during uploads (a few minutes).
 test-cluster: setup-dev
 	$(BIN)/python -m pytest -m cluster tests/test_cluster.py -rA
+
+# Outside the default run: builds both Docker images with podman on a debootstrapped base (cached in
+# var/image-base), starts the serve image against the suite's Cassandra node and trains in the train
+# image (about 10 minutes; needs root, as podman build --isolation chroot and chroot do).
+test-image: setup-dev image-packages
+	$(BIN)/python -m pytest -m image tests/test_image.py -rA
 
 # The local Cassandra node (unless CASSANDRA_HOSTS names a cluster), both schemas, the first admin.
 database:
@@ -45,7 +51,7 @@ setup: system-packages $(VENV)/.installed
 setup-dev: setup $(VENV)/.installed-dev
 
 # An existing environment is kept (venv refuses to recreate one that .venv links to).
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-serve.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
@@ -54,6 +60,22 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# What tests/test_deployment_files.py checks compose.yaml and the Dockerfile with, built or installed
+# once into var/tools: the Compose specification's own loader (compose-go, a few lines of Go built
+# with the machine's Go 1.24+ from the Go module proxy), and npm's dockerfile-utils linter.
+TOOLS := var/tools
+DOCKERFILE_UTILS := $(TOOLS)/dockerfile-utils-0.16.3/node_modules/.bin/dockerfile-utils
+
+deploy-tools: $(TOOLS)/composecheck $(DOCKERFILE_UTILS)
+
+$(TOOLS)/composecheck: tools/composecheck/main.go tools/composecheck/go.mod tools/composecheck/go.sum
+	@command -v go >/dev/null 2>&1 || { echo "Go 1.24 or newer is needed to build $@ (https://go.dev/doc/install)" >&2; exit 1; }
+	cd tools/composecheck && go build -buildvcs=false -o $(abspath $@) .
+
+$(DOCKERFILE_UTILS):
+	$(call apt_need,npm,npm)
+	npm install --prefix $(TOOLS)/dockerfile-utils-0.16.3 --no-save --no-package-lock --silent dockerfile-utils@0.16.3
 
 # Debian packages, installed only when their command is missing. JDK 17 and Maven run the local
 # Cassandra node; Chromium is the browser the browser tests drive (never a downloaded build).
@@ -70,3 +92,9 @@ system-packages:
 
 browser:
 	$(call apt_need,chromium,chromium)
+
+# Builds images without a Docker engine (podman build --isolation chroot) and makes their base
+# (debootstrap), for make test-image.
+image-packages:
+	$(call apt_need,podman,podman)
+	$(call apt_need,debootstrap,debootstrap)

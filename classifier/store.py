@@ -28,7 +28,12 @@ from .models import (
     partition_of,
 )
 
-REQUIRED = frozenset(name for name in UPLOAD_COLUMNS if Prediction._columns[name].required)
+_REQUIRED = frozenset(name for name in UPLOAD_COLUMNS if Prediction._columns[name].required)
+
+
+def upload_values(values: Mapping[str, object]) -> dict[str, object]:
+    """Every UPLOAD_COLUMNS value of a prediction; a column that is not required may be left out (null)."""
+    return {name: values[name] if name in _REQUIRED else values.get(name) for name in UPLOAD_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,7 @@ class UploadRows:
         prediction = (
             f"INSERT INTO {cql.table(Prediction)} (day, hour, {', '.join(UPLOAD_COLUMNS)}) "
             f"VALUES (?, ?, {', '.join('?' * len(UPLOAD_COLUMNS))})",
-            # A column that is not required may be left out (written as null).
-            (day, hour, *(values[name] if name in REQUIRED else values.get(name) for name in UPLOAD_COLUMNS)),
+            (day, hour, *upload_values(values).values()),
         )
         lookups = (
             (
@@ -144,7 +148,7 @@ def record(values: Mapping[str, object], images: Mapping[str, bytes]) -> Predict
     images_written.result()
     cql.execute(*rows.prediction)
     day, hour = partition_of(values["id"])
-    return Prediction(**{name: values[name] for name in UPLOAD_COLUMNS}, day=day, hour=hour)
+    return Prediction(**upload_values(values), day=day, hour=hour)
 
 
 def delete(prediction: Prediction) -> None:
