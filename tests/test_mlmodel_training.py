@@ -116,9 +116,16 @@ def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, 
     sample = dataset.x_test[:8].astype("float32")[..., np.newaxis]
     expected = quick_result.model.predict(sample, verbose=0)
     np.testing.assert_allclose(loaded.predict(sample, verbose=0), expected, atol=1e-6)
-    # Served: the LiteRT export of the same weights, with the fitted temperature.
+    # Served: the LiteRT export of the same weights, with the fitted temperature, averaging each image's
+    # logits with its mirror image's as the evaluation does.
     served = [result.probabilities for result in get_predictor(tmp_path).classify(dataset.x_test[:8])]
-    np.testing.assert_allclose(served, softmax(expected / quick_result.temperature), atol=1e-5)
+    mirrored = quick_result.model.predict(sample[:, :, ::-1], verbose=0)
+    np.testing.assert_allclose(
+        served, softmax((expected + mirrored) / 2 / quick_result.temperature), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        model_logits(quick_result.model, dataset.x_test[:8]), (expected + mirrored) / 2, atol=1e-5
+    )
 
     report = json.loads((tmp_path / version / "report.json").read_text())
     assert report["test"]["accuracy"] == metadata["test_accuracy"]
