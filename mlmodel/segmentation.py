@@ -79,7 +79,6 @@ def find_garment(rgb: np.ndarray) -> Garment:
     """The garment in an RGB photo (height, width, 3) uint8, found at WORK_SIZE."""
     small = work_copy(rgb)
     mask = _grabcut(small)
-    mask = _cleaned(mask)
     mask, pair_split = _one_of_a_pair(mask)
     if mask.mean() < _MIN_SHARE:
         return Garment(mask=np.ones(small.shape[:2], bool), method="whole-photo", pair_split=False)
@@ -100,7 +99,7 @@ def _grabcut(small: np.ndarray) -> np.ndarray:
     mask = np.full((height, width), cv2.GC_BGD, np.uint8)
     mask[band:-band, band:-band] = cv2.GC_PR_FGD
     found = _run_grabcut(small, mask)
-    if found.mean() >= _MIN_SHARE:
+    if found.mean() >= _MIN_SHARE:  # specks of the band's colours are not a garment
         return found
     mask[:] = cv2.GC_PR_BGD
     mask[band:-band, band:-band] = cv2.GC_PR_FGD
@@ -113,6 +112,9 @@ def _grabcut(small: np.ndarray) -> np.ndarray:
 
 def _run_grabcut(small: np.ndarray, mask: np.ndarray) -> np.ndarray:
     mask = mask.copy()
+    # GrabCut starts its colour models with k-means seeded from OpenCV's per-thread generator;
+    # without a fixed seed a photo's cut-out would depend on what the thread segmented before.
+    cv2.setRNGSeed(0)
     background_model = np.zeros((1, 65), np.float64)
     foreground_model = np.zeros((1, 65), np.float64)
     # OpenCV takes BGR; the order only matters to its colour models, which treat channels alike.
@@ -125,7 +127,7 @@ def _run_grabcut(small: np.ndarray, mask: np.ndarray) -> np.ndarray:
         _GRABCUT_ITERATIONS,
         cv2.GC_INIT_WITH_MASK,
     )
-    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    return _cleaned((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
 
 
 def _cleaned(mask: np.ndarray) -> np.ndarray:
