@@ -144,7 +144,7 @@ def record(values: Mapping[str, object], images: Mapping[str, bytes]) -> Predict
     images_written.result()
     cql.execute(*rows.prediction)
     day, hour = partition_of(values["id"])
-    return Prediction(**{name: values[name] for name in UPLOAD_COLUMNS}, day=day, hour=hour)
+    return Prediction(**{name: values.get(name) for name in UPLOAD_COLUMNS}, day=day, hour=hour)
 
 
 def delete(prediction: Prediction) -> None:
