@@ -23,7 +23,7 @@ from .cql import CASSANDRA_DOWN
 from .errors import error_body
 from .listing import Cursor, Filters, ListingQuery, today
 from .middleware import storage_unavailable
-from .models import Prediction
+from .models import Prediction, is_prediction_id
 from .recorder import Recorded, classify_and_record
 from .uploads import validate_upload
 
@@ -163,8 +163,13 @@ def list_predictions(request: HttpRequest, query: Query[PageQuery]):
     """A day's predictions newest first, `limit` at a time; follow `next_cursor` for older ones."""
     if query.label is not None and query.label not in CLASS_NAMES:
         return Status(400, error_body("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
+    if query.cursor is not None and not is_prediction_id(query.cursor):
+        return Status(400, error_body("invalid_cursor", "cursor must be a next_cursor this API answered."))
     day = query.day or today()
-    listing = ListingQuery.of_day(day, filters=Filters(label=query.label))
+    try:
+        listing = ListingQuery.of_day(day, filters=Filters(label=query.label))
+    except ValueError as problem:  # a day no prediction can have (before time UUIDs begin)
+        return Status(400, error_body("invalid_day", str(problem)))
     page = reads.page(listing, Cursor(query.cursor) if query.cursor else None, limit=query.limit)
     return {
         "day": day,

@@ -58,6 +58,7 @@ The hour lists keep an hour once listed (an emptied hour costs one empty read).
 
 import datetime
 import json
+import secrets
 import uuid
 
 from cassandra.cqlengine import columns
@@ -71,6 +72,20 @@ from django_cassandra_engine.models import DjangoCassandraModel
 from mlmodel.classes import CLASS_NAMES
 
 SHA256_BUCKET_DIGITS = 4
+
+
+def new_prediction_id() -> uuid.UUID:
+    """A new prediction id: a time UUID (its timestamp names the partition) whose node and clock
+    sequence are random instead of the host's MAC address and a counter, so that the id, which is
+    all a result page's link holds, cannot be guessed from another one (61 random bits)."""
+    node = secrets.randbits(48) | 1 << 40  # the multicast bit: marks the node as no real MAC (RFC 9562)
+    return uuid.uuid1(node=node, clock_seq=secrets.randbits(14))
+
+
+def is_prediction_id(value: uuid.UUID) -> bool:
+    """Whether the UUID can be a prediction's id: a time UUID (version 1), the only kind Cassandra's
+    timeuuid columns accept (it answers any other with an error, not with "not found")."""
+    return value.version == 1
 
 
 def partition_of(prediction_id: uuid.UUID) -> tuple[datetime.date, int]:

@@ -2,7 +2,6 @@
 
 import io
 import json
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ from mlmodel.predictor import Classification, Predictor, get_predictor
 from mlmodel.preprocessing import ModelInput, to_model_input, working_copy
 
 from . import metrics, reads, store
-from .models import Prediction
+from .models import Prediction, new_prediction_id
 from .uploads import Upload, clean_filename
 
 THUMBNAIL_SIZE = (160, 160)
@@ -86,7 +85,7 @@ def _record(
     upload: Upload, model_input: ModelInput, classification: Classification, model_version: str
 ) -> Prediction:
     values = {
-        "id": uuid.uuid1(),
+        "id": new_prediction_id(),
         "filename": clean_filename(upload.filename),
         "label": classification.label,
         "label_index": classification.label_index,

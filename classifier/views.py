@@ -38,8 +38,9 @@ def result(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     return render(request, "classifier/result.html", {"prediction": reads.prediction_or_404(prediction_id)})
 
 
-# A prediction never changes once written, so its pictures can be cached for good.
-immutable = cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)
+# A prediction never changes once written, so its pictures can be cached for good, but only by the
+# browser that asked: they are one visitor's upload, never for a shared cache to keep and hand out.
+immutable = cache_control(private=True, max_age=365 * 24 * 3600, immutable=True)
 
 
 @require_GET
