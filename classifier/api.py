@@ -25,7 +25,7 @@ from .listing import Cursor, Filters, ListingQuery, today
 from .middleware import storage_unavailable
 from .models import Prediction, is_prediction_id
 from .recorder import Recorded, classify_and_record
-from .uploads import validate_upload
+from .uploads import check_pixel_budget, validate_upload
 
 api = NinjaAPI(
     title="fashionsite API",
@@ -67,7 +67,9 @@ class PredictionOut(Schema):
     sha256: str
     url: str = Field(description="the prediction's result page")
     repeat: bool = Field(
-        False, description="this file was classified before by the same model; not recomputed"
+        False,
+        description="this file was classified before by the same model: this upload, stored as its own "
+        "prediction, took that classification without running the model again",
     )
 
 
@@ -101,14 +103,14 @@ class PageQuery(Schema):
 _COMPUTED = {"probabilities", "top", "url", "repeat"}
 
 
-def prediction_out(request: HttpRequest, prediction: Prediction, repeat: bool = False) -> dict:
+def prediction_out(request: HttpRequest, prediction: Prediction) -> dict:
     """A prediction as PredictionOut: its own attributes by the schema's field names, and the rest."""
     return {
         **{name: getattr(prediction, name) for name in PredictionOut.model_fields if name not in _COMPUTED},
         "probabilities": dict(zip(CLASS_NAMES, prediction.probabilities)),
         "top": [{"label": label, "probability": p} for label, p in prediction.class_probabilities[:3]],
         "url": request.build_absolute_uri(prediction.get_absolute_url()),
-        "repeat": repeat,
+        "repeat": bool(prediction.repeat),
     }
 
 
@@ -135,6 +137,10 @@ for storage_error in CASSANDRA_DOWN:
 def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     """Multipart upload, field `image` (repeat it for several files). Items answer in upload order;
     an item that could not be classified has `filename` and `error` instead. 400 if none could."""
+    try:
+        check_pixel_budget(image)  # from the headers, before any picture is decoded
+    except ValidationError as problem:
+        return Status(413, error_body(problem.code, problem.messages[0]))
     uploads, failures = {}, {}
     for position, file in enumerate(image):
         try:
@@ -144,7 +150,7 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
             failures[position] = {"filename": file.name or "", **error}
     recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
     items = [
-        prediction_out(request, recorded[n].prediction, recorded[n].repeat) if n in recorded else failures[n]
+        prediction_out(request, recorded[n].prediction) if n in recorded else failures[n]
         for n in range(len(image))
     ]
     if not recorded:

@@ -30,8 +30,8 @@ ALLOW FILTERING and none scans the table; reads.py and store.py run them as prep
 - SHA-256 starts with ... (at least four hex digits), across all days: `prediction_by_sha256_prefix`,
   partition: the first four hex digits (65,536 buckets, ~15 rows each per million predictions),
   clustered by (sha256, id DESC).
-- The same file seen before by the active model (repeat uploads): `prediction_by_sha256`, partition:
-  the full SHA-256.
+- The same file seen before by the active model (repeat uploads, each stored as a prediction of its
+  own that takes the earlier classification): `prediction_by_sha256`, partition: the full SHA-256.
 - One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`.
 - Every prediction staff corrected, across all days (`train_model --include-corrections`, see
   `classifier/corrections.py`): an SAI index on `prediction(corrected_label)`, one query per class,
@@ -125,6 +125,9 @@ class Prediction(DjangoCassandraModel):
     # (empty for predictions made before models had the score).
     energy = columns.Float()
     none_of_the_ten = columns.Boolean()
+    # The same file was classified before by the same model, and this upload took that classification
+    # without running the model (empty for predictions made before repeats had rows of their own).
+    repeat = columns.Boolean()
 
     class Meta:
         get_pk_field = "id"

@@ -223,6 +223,9 @@ UNCERTAIN_BELOW = float(env_str("UNCERTAIN_BELOW", "0.6"))
 # --- Uploads ----------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
+# Pixels one upload may decode to in all (a JPEG counts at its reduced decoding size): a few small
+# files can be huge flat pictures, and the work and memory of a request follow the pixels.
+UPLOAD_MAX_REQUEST_PIXELS = env_int("UPLOAD_MAX_REQUEST_PIXELS", 100_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
 

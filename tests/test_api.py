@@ -114,7 +114,7 @@ def test_unknown_addresses_answer_404_in_the_error_shape(client):
     assert "There is nothing at this address." in page.text and "Back to the upload form" in page.text
 
 
-def test_same_image_again_returns_the_stored_prediction_as_a_repeat(client, test_image_pngs):
+def test_same_image_again_is_its_own_prediction_marked_as_a_repeat(client, staff_client, test_image_pngs):
     first = post_images(client, png_file(test_image_pngs, 0, "first.png")).json()["predictions"][0]
     again = post_images(
         client, png_file(test_image_pngs, 0, "again.png"), png_file(test_image_pngs, 0, "twice.png")
@@ -122,9 +122,24 @@ def test_same_image_again_returns_the_stored_prediction_as_a_repeat(client, test
 
     repeats = again.json()["predictions"]
     assert [item["repeat"] for item in repeats] == [True, True]
-    assert {item["id"] for item in repeats} == {first["id"]}
-    assert client.get("/api/predictions").json()["predictions"][0]["id"] == first["id"]
-    assert len(client.get("/api/predictions").json()["predictions"]) == 1
+    assert [item["filename"] for item in repeats] == ["again.png", "twice.png"]
+    assert len({first["id"], *(item["id"] for item in repeats)}) == 3  # never the earlier upload's id
+    assert all(item["created_at"] > first["created_at"] for item in repeats)
+    for item in repeats:  # the stored classification (Cassandra keeps 32-bit floats)
+        assert (item["label"], item["model_version"], item["sha256"]) == (
+            first["label"],
+            first["model_version"],
+            first["sha256"],
+        )
+        assert item["confidence"] == pytest.approx(first["confidence"], rel=1e-6)
+        assert item["probabilities"] == pytest.approx(first["probabilities"], rel=1e-6, abs=1e-9)
+    listed = staff_client.get("/api/predictions").json()["predictions"]
+    assert [(item["filename"], item["repeat"]) for item in listed] == [
+        ("twice.png", True),
+        ("again.png", True),
+        ("first.png", False),
+    ]
+    assert "first.png" not in again.text  # nothing of the earlier upload is revealed
 
 
 def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
