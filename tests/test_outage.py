@@ -28,8 +28,10 @@ def wait_for_status(client, url: str, status: int, timeout: float = 60) -> int:
 
 
 @pytest.fixture
-def stopped_node(cassandra_node, client):
-    assert client.get("/").status_code == 200  # connected before the outage, as a running site is
+def stopped_node(cassandra_node, client, test_image_pngs):
+    # Connected before the outage, as a running site is, with an upload of this visitor's to list.
+    before = SimpleUploadedFile("before-outage.png", test_image_pngs[1][0], "image/png")
+    assert client.post("/", {"images": [before]}).status_code == 302
     cassandra_node.stop()
     try:
         yield cassandra_node
@@ -59,12 +61,13 @@ def test_cassandra_down_gives_503_then_the_site_recovers(stopped_node, client, t
 
     stopped_node.start()
     assert wait_for_status(client, "/", 200) == 200
-    assert reads.latest() == []  # the upload refused during the outage left nothing behind
+    # The upload refused during the outage left nothing behind.
+    assert [p.filename for p in reads.latest()] == ["before-outage.png"]
     upload = client.post(
         "/", {"images": [SimpleUploadedFile("after.png", test_image_pngs[0][0], "image/png")]}
     )
     assert upload.status_code == 302
-    assert [p.filename for p in reads.latest()] == ["after.png"]
+    assert [p.filename for p in reads.latest()] == ["after.png", "before-outage.png"]
 
 
 def kill(node) -> None:
