@@ -12,6 +12,7 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import File, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.files import UploadedFile
 from pydantic import Field
@@ -19,6 +20,7 @@ from pydantic import Field
 from mlmodel.classes import CLASS_NAMES
 
 from . import reads
+from .api_auth import PROTECTED, upload_auth
 from .cql import CASSANDRA_DOWN
 from .errors import error_body
 from .listing import Cursor, Filters, ListingQuery, today
@@ -120,6 +122,17 @@ def invalid_request(request: HttpRequest, exc: RequestValidationError) -> HttpRe
     return api.create_response(request, error_body("invalid_request", problems), status=400)
 
 
+@api.exception_handler(AuthenticationError)
+def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = (
+        "This needs an API token (send it as `Authorization: Bearer <token>`; staff make them in the "
+        "admin) or a staff login."
+    )
+    response = api.create_response(request, error_body("unauthorized", message), status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, error_body("not_found", str(exc) or "Not found."), status=404)
@@ -131,8 +144,16 @@ for storage_error in CASSANDRA_DOWN:
 
 @api.post(
     "/predictions",
-    response={201: UploadOut, 400: UploadErrorOut, 413: ErrorOut, 415: ErrorOut, 503: ErrorOut},
+    response={
+        201: UploadOut,
+        400: UploadErrorOut,
+        401: ErrorOut,
+        413: ErrorOut,
+        415: ErrorOut,
+        503: ErrorOut,
+    },
     summary="Classify one or several images",
+    auth=upload_auth(),
 )
 def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     """Multipart upload, field `image` (repeat it for several files). Items answer in upload order;
@@ -164,9 +185,10 @@ def get_prediction(request: HttpRequest, prediction_id: uuid.UUID):
     return prediction_out(request, reads.prediction_or_404(prediction_id))
 
 
-@api.get("/predictions", response={200: PageOut, 400: ErrorOut, 503: ErrorOut})
+@api.get("/predictions", response={200: PageOut, 400: ErrorOut, 401: ErrorOut, 503: ErrorOut}, auth=PROTECTED)
 def list_predictions(request: HttpRequest, query: Query[PageQuery]):
-    """A day's predictions newest first, `limit` at a time; follow `next_cursor` for older ones."""
+    """A day's predictions of every visitor, newest first, `limit` at a time; follow `next_cursor` for
+    older ones. Needs an API token (`Authorization: Bearer <token>`) or a staff login."""
     if query.label is not None and query.label not in CLASS_NAMES:
         return Status(400, error_body("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
     if query.cursor is not None and not is_prediction_id(query.cursor):

@@ -229,6 +229,9 @@ UPLOAD_MAX_REQUEST_PIXELS = env_int("UPLOAD_MAX_REQUEST_PIXELS", 100_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
 
+# `POST /api/predictions` needs an API token (or a staff session) too, not only the list.
+API_UPLOADS_NEED_TOKEN = env_bool("API_UPLOADS_NEED_TOKEN")
+
 # --- The rest is Django's usual ---------------------------------------------------------------
 # Staff log in through the admin; a login that names no `next` page lands on the admin's index.
 LOGIN_URL = "admin:login"

@@ -142,7 +142,7 @@ def test_same_image_again_is_its_own_prediction_marked_as_a_repeat(client, staff
     assert "first.png" not in again.text  # nothing of the earlier upload is revealed
 
 
-def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
+def test_read_back_one_and_page_through_a_day(client, staff_client, test_image_pngs):
     ids = []
     for index in range(5):  # one request each: upload order is time order
         ids.append(post_images(client, png_file(test_image_pngs, index)).json()["predictions"][0]["id"])
@@ -153,7 +153,7 @@ def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
     seen, cursor = [], None
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = client.get("/api/predictions", params).json()
+        page = staff_client.get("/api/predictions", params).json()
         seen += [item["id"] for item in page["predictions"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -162,18 +162,18 @@ def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
     assert page["day"] == datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
-def test_label_filter(client, test_image_pngs):
+def test_label_filter(client, staff_client, test_image_pngs):
     for index in range(6):
         post_images(client, png_file(test_image_pngs, index))
     wanted = CLASS_NAMES[test_image_pngs[0][1]]
 
-    listed = client.get("/api/predictions", {"label": wanted}).json()["predictions"]
+    listed = staff_client.get("/api/predictions", {"label": wanted}).json()["predictions"]
     assert listed and all(item["label"] == wanted for item in listed)
     assert "image-0.png" in [item["filename"] for item in listed]
 
-    unknown = client.get("/api/predictions", {"label": "Hat"})
+    unknown = staff_client.get("/api/predictions", {"label": "Hat"})
     assert unknown.status_code == 400 and "label must be one of" in unknown.json()["error"]["message"]
-    assert client.get("/api/predictions", {"day": "yesterday"}).status_code == 400
+    assert staff_client.get("/api/predictions", {"day": "yesterday"}).status_code == 400
 
 
 def test_openapi_schema_and_docs_page(client):

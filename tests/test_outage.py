@@ -153,7 +153,7 @@ def test_an_upload_cut_short_before_its_prediction_row_shows_nowhere_and_can_be_
     monkeypatch.undo()
 
     assert reads.latest() == []
-    assert client.get("/api/predictions").json()["predictions"] == []
+    assert staff_client.get("/api/predictions").json()["predictions"] == []
     sha256 = hashlib.sha256(data).hexdigest()
     by_name, by_sha256 = "?q=cut-short&search_by=filename", f"?q={sha256[:8]}&search_by=sha256"
     for search in (by_name, by_sha256):
