@@ -5,6 +5,7 @@ Every secret and host comes from the environment; the defaults are safe for a de
 The README lists every variable.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -71,6 +72,15 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-development
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# Proxies whose forwarding headers (client address, X-Forwarded-Proto) are believed, as addresses
+# or networks; the nginx of `make run`, on gunicorn's Unix socket, always is (classifier/proxy.py).
+TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is no address or network") from None
+
 # DJANGO_HTTPS=true: the site is served over HTTPS by a proxy that sets X-Forwarded-Proto.
 HTTPS = env_bool("DJANGO_HTTPS")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
@@ -116,6 +126,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "classifier.proxy.TrustedProxyMiddleware",  # first: nothing may read a forged forwarding header
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
