@@ -5,6 +5,7 @@ Every secret and host comes from the environment; the defaults are safe for a de
 The README lists every variable.
 """
 
+import datetime
 import ipaddress
 import os
 from pathlib import Path
@@ -121,6 +122,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # the API docs page's templates and static files
     "django_prometheus",
+    "axes",  # admin login throttling
     "classifier",  # the site; its commands include train_model (mlmodel itself is no Django app)
     "cassandra_node",
 ]
@@ -139,7 +141,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "classifier.middleware.CassandraUnavailableMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "classifier.metrics.BoundedMethodMetricsMiddleware",  # django-prometheus's, methods bounded
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers a locked-out login
 ]
 
 ROOT_URLCONF = "fashionsite.urls"
@@ -242,6 +245,25 @@ DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
 
 # `POST /api/predictions` needs an API token (or a staff session) too, not only the list.
 API_UPLOADS_NEED_TOKEN = env_bool("API_UPLOADS_NEED_TOKEN")
+
+# --- Who may read /metrics: these addresses or networks, or a bearer token (classifier/metrics.py).
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# --- Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address, logins of that username from there are refused (429) for LOGIN_LOCKOUT_MINUTES,
+# even with the right password; a success before then starts the count again. By username and
+# address together, so that nobody can lock staff out from elsewhere. `manage.py axes_reset` lifts
+# every lock-out. The address is REMOTE_ADDR, which classifier/proxy.py sets from a trusted proxy.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]  # never a header a client could forge
 
 # --- The rest is Django's usual ---------------------------------------------------------------
 # Staff log in through the admin; a login that names no `next` page lands on the admin's index.
