@@ -11,6 +11,7 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import File, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as RequestValidationError
@@ -85,7 +86,11 @@ class UploadOut(Schema):
 
 
 class UploadErrorOut(ErrorOut):
-    predictions: list[FailedUploadOut]
+    predictions: list[FailedUploadOut] | None = Field(
+        None,
+        description="why each file was refused, in upload order; absent when the request is no upload "
+        "at all (no `image` field, unreadable multipart data)",
+    )
 
 
 class PageOut(Schema):
@@ -95,7 +100,10 @@ class PageOut(Schema):
 
 
 class PageQuery(Schema):
-    day: datetime.date | None = Field(None, description="UTC day, YYYY-MM-DD; default today")
+    # Text, not a date: pydantic would also take a number as a Unix time (`day=0` as 1970-01-01).
+    day: str | None = Field(
+        None, description="UTC day, YYYY-MM-DD; default today", pattern=r"^\d{4}-\d{2}-\d{2}$", format="date"
+    )
     label: str | None = Field(None, description="only predictions of this class")
     cursor: uuid.UUID | None = None
     limit: int = Field(50, ge=1, le=200)
@@ -120,6 +128,12 @@ def prediction_out(request: HttpRequest, prediction: Prediction) -> dict:
 def invalid_request(request: HttpRequest, exc: RequestValidationError) -> HttpResponse:
     problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors)
     return api.create_response(request, error_body("invalid_request", problems), status=400)
+
+
+@api.exception_handler(MultiPartParserError)
+def unreadable_upload(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    message = f"The request could not be read as multipart/form-data: {exc}."
+    return api.create_response(request, error_body("bad_request", message), status=400)
 
 
 @api.exception_handler(AuthenticationError)
@@ -180,7 +194,11 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     return Status(201, {"predictions": items})
 
 
-@api.get("/predictions/{prediction_id}", response={200: PredictionOut, 404: ErrorOut, 503: ErrorOut})
+@api.get(
+    "/predictions/{prediction_id}",
+    # 400: the id is no UUID at all; 404: no such prediction (or a UUID that is no time UUID).
+    response={200: PredictionOut, 400: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+)
 def get_prediction(request: HttpRequest, prediction_id: uuid.UUID):
     return prediction_out(request, reads.prediction_or_404(prediction_id))
 
@@ -193,11 +211,11 @@ def list_predictions(request: HttpRequest, query: Query[PageQuery]):
         return Status(400, error_body("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
     if query.cursor is not None and not is_prediction_id(query.cursor):
         return Status(400, error_body("invalid_cursor", "cursor must be a next_cursor this API answered."))
-    day = query.day or today()
     try:
+        day = datetime.date.fromisoformat(query.day) if query.day else today()
         listing = ListingQuery.of_day(day, filters=Filters(label=query.label))
-    except ValueError as problem:  # a day no prediction can have (before time UUIDs begin)
-        return Status(400, error_body("invalid_day", str(problem)))
+    except ValueError as problem:  # no calendar day (2026-02-30), or none a prediction can have
+        return Status(400, error_body("invalid_day", f"day: {problem}"))
     page = reads.page(listing, Cursor(query.cursor) if query.cursor else None, limit=query.limit)
     return {
         "day": day,
