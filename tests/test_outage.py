@@ -1,6 +1,7 @@
 """Cassandra going down: a clear 503, nothing stored, and recovery without restarting the site."""
 
 import hashlib
+import itertools
 import os
 import signal
 import threading
@@ -84,19 +85,20 @@ def test_node_killed_during_uploads_loses_nothing_acknowledged(cassandra_node, f
     done = threading.Event()
 
     def upload_continuously() -> None:
+        # Until the test is done (its waits are bounded): a fixed number of uploads ran out while a
+        # slow restart kept refusing them quickly, and then nothing was left to get through.
         client = Client()
-        for index in range(600):
+        for index in itertools.count():
             if done.is_set():
                 return
-            image = SimpleUploadedFile(
-                f"crash-{index}.png", png_bytes(fashion_mnist.x_test[index]), "image/png"
-            )
+            pixels = fashion_mnist.x_test[index % len(fashion_mnist.x_test)]
+            image = SimpleUploadedFile(f"crash-{index}.png", png_bytes(pixels), "image/png")
             response = client.post("/api/predictions", {"image": [image]})
             if response.status_code == 201:
                 acknowledged[index] = response.json()["predictions"][0]["id"]
             else:
                 refused.append((index, response.status_code, response.json()))
-                time.sleep(0.05)
+                time.sleep(0.2)  # as a client retrying would
 
     uploader = threading.Thread(target=upload_continuously)
     uploader.start()
