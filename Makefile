@@ -1,5 +1,6 @@
 # The two commands of the README:
 #   make run    set everything up (packages, Cassandra node, schema, admin login) and serve the site
+#               through nginx
 #   make test   set up what the tests need and run the whole suite
 # Both install what is missing and are quick when nothing is.
 
@@ -17,9 +18,9 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 run: setup database
 	$(MANAGE) collectstatic --noinput --verbosity 0
-	@echo "Serving http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/) - Ctrl+C stops the site; 'make stop' stops Cassandra."
+	@echo "Serving http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/) through nginx - Ctrl+C stops the site; 'make stop' stops Cassandra."
 	PROMETHEUS_MULTIPROC_DIR=var/prometheus WEB_CONCURRENCY=$(WORKERS) \
-		$(BIN)/gunicorn fashionsite.wsgi --config python:fashionsite.gunicorn --bind $(HOST):$(PORT)
+		$(BIN)/python -m fashionsite.serve --bind $(HOST):$(PORT)
 
 # Lint and format checks first: they take a second, the suite minutes.
 test: setup-dev browser deploy-tools
@@ -78,7 +79,10 @@ $(DOCKERFILE_UTILS):
 	npm install --prefix $(TOOLS)/dockerfile-utils-0.16.3 --no-save --no-package-lock --silent dockerfile-utils@0.16.3
 
 # Debian packages, installed only when their command is missing. JDK 17 and Maven run the local
-# Cassandra node; Chromium is the browser the browser tests drive (never a downloaded build).
+# Cassandra node; nginx buffers requests in front of gunicorn (fashionsite/serve.py runs one of its
+# own with deploy/nginx/; where systemd runs, Debian's package also starts its default site on port
+# 80: `systemctl disable --now nginx` stops that one); Chromium is the browser the browser tests
+# drive (never a downloaded build).
 define apt_need
 	@command -v $(1) >/dev/null 2>&1 || { \
 		echo "Installing $(2) (for $(1))"; \
@@ -89,6 +93,7 @@ system-packages:
 	$(call apt_need,$(PYTHON),python3.11 python3.11-venv)
 	$(call apt_need,java,openjdk-17-jre-headless)
 	$(call apt_need,mvn,maven)
+	$(call apt_need,/usr/sbin/nginx,nginx)
 
 browser:
 	$(call apt_need,chromium,chromium)

@@ -22,6 +22,7 @@ Never touches the development node (9042) or keyspace (`fashionsite`), nor the s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import shutil
@@ -54,7 +55,6 @@ from mlmodel.classes import CLASS_NAMES  # noqa: E402
 from mlmodel.data import load_fashion_mnist  # noqa: E402
 from mlmodel.feedback import served_accuracy  # noqa: E402
 from mlmodel.predictor import Predictor  # noqa: E402
-from mlmodel.preprocessing import open_image  # noqa: E402
 
 KEYSPACE = "bench_corrections"
 UPLOAD_BATCH = 50
@@ -68,9 +68,10 @@ def record_renders(dataset, count: int, seed: int) -> list[tuple]:
     for start in range(0, count, UPLOAD_BATCH):
         uploads, truths = [], []
         for n, index in enumerate(chosen[start : start + UPLOAD_BATCH], start):
-            data = render(dataset.x_train[index], KINDS[n % len(KINDS)], rng)
-            image = open_image(data)
-            uploads.append(Upload(f"render-{index}.{image.format.lower()}", data, image, image.format))
+            upload = Upload.of("render", render(dataset.x_train[index], KINDS[n % len(KINDS)], rng))
+            uploads.append(
+                dataclasses.replace(upload, filename=f"render-{index}.{upload.image_format.lower()}")
+            )
             truths.append(int(dataset.y_train[index]))
         for result, truth in zip(classify_and_record(uploads), truths):
             if not result.repeat:

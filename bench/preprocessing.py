@@ -36,7 +36,7 @@ django.setup()
 
 from PIL import Image, ImageOps  # noqa: E402
 
-from classifier.recorder import THUMBNAIL_SIZE, thumbnail_jpeg  # noqa: E402
+from classifier.uploads import THUMBNAIL_SIZE, thumbnail_jpeg  # noqa: E402
 from mlmodel import even_background  # noqa: E402
 from mlmodel.clothing_photos import list_photos  # noqa: E402
 from mlmodel.data import load_fashion_mnist  # noqa: E402

@@ -50,7 +50,6 @@ from classifier.uploads import Upload  # noqa: E402
 from mlmodel import artifacts  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
 from mlmodel.clothing_photos import SPLITS, Photo, list_photos  # noqa: E402
-from mlmodel.preprocessing import open_image  # noqa: E402
 
 KEYSPACE = "bench_real_photos"
 DEFAULT_PHOTOS = REPO.parent / "shared" / "datasets" / "clothing-photos"
@@ -63,9 +62,7 @@ def upload(photos: list[Photo]) -> list[Prediction]:
     for start in range(0, len(photos), UPLOAD_BATCH):
         uploads = []
         for photo in photos[start : start + UPLOAD_BATCH]:
-            data = photo.path.read_bytes()
-            image = open_image(data)
-            uploads.append(Upload(photo.path.name, data, image, image.format))
+            uploads.append(Upload.of(photo.path.name, photo.path.read_bytes()))
         predictions += [recorded.prediction for recorded in classify_and_record(uploads)]
     return predictions
 

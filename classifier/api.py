@@ -11,7 +11,9 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import File, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.files import UploadedFile
 from pydantic import Field
@@ -19,13 +21,14 @@ from pydantic import Field
 from mlmodel.classes import CLASS_NAMES
 
 from . import reads
+from .api_auth import PROTECTED, upload_auth
 from .cql import CASSANDRA_DOWN
 from .errors import error_body
 from .listing import Cursor, Filters, ListingQuery, today
 from .middleware import storage_unavailable
-from .models import Prediction
+from .models import Prediction, is_prediction_id
 from .recorder import Recorded, classify_and_record
-from .uploads import validate_upload
+from .uploads import check_pixel_budget, validate_upload
 
 api = NinjaAPI(
     title="fashionsite API",
@@ -67,7 +70,9 @@ class PredictionOut(Schema):
     sha256: str
     url: str = Field(description="the prediction's result page")
     repeat: bool = Field(
-        False, description="this file was classified before by the same model; not recomputed"
+        False,
+        description="this file was classified before by the same model: this upload, stored as its own "
+        "prediction, took that classification without running the model again",
     )
 
 
@@ -81,7 +86,11 @@ class UploadOut(Schema):
 
 
 class UploadErrorOut(ErrorOut):
-    predictions: list[FailedUploadOut]
+    predictions: list[FailedUploadOut] | None = Field(
+        None,
+        description="why each file was refused, in upload order; absent when the request is no upload "
+        "at all (no `image` field, unreadable multipart data)",
+    )
 
 
 class PageOut(Schema):
@@ -91,7 +100,10 @@ class PageOut(Schema):
 
 
 class PageQuery(Schema):
-    day: datetime.date | None = Field(None, description="UTC day, YYYY-MM-DD; default today")
+    # Text, not a date: pydantic would also take a number as a Unix time (`day=0` as 1970-01-01).
+    day: str | None = Field(
+        None, description="UTC day, YYYY-MM-DD; default today", pattern=r"^\d{4}-\d{2}-\d{2}$", format="date"
+    )
     label: str | None = Field(None, description="only predictions of this class")
     cursor: uuid.UUID | None = None
     limit: int = Field(50, ge=1, le=200)
@@ -101,14 +113,14 @@ class PageQuery(Schema):
 _COMPUTED = {"probabilities", "top", "url", "repeat"}
 
 
-def prediction_out(request: HttpRequest, prediction: Prediction, repeat: bool = False) -> dict:
+def prediction_out(request: HttpRequest, prediction: Prediction) -> dict:
     """A prediction as PredictionOut: its own attributes by the schema's field names, and the rest."""
     return {
         **{name: getattr(prediction, name) for name in PredictionOut.model_fields if name not in _COMPUTED},
         "probabilities": dict(zip(CLASS_NAMES, prediction.probabilities)),
         "top": [{"label": label, "probability": p} for label, p in prediction.class_probabilities[:3]],
         "url": request.build_absolute_uri(prediction.get_absolute_url()),
-        "repeat": repeat,
+        "repeat": bool(prediction.repeat),
     }
 
 
@@ -116,6 +128,23 @@ def prediction_out(request: HttpRequest, prediction: Prediction, repeat: bool = 
 def invalid_request(request: HttpRequest, exc: RequestValidationError) -> HttpResponse:
     problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors)
     return api.create_response(request, error_body("invalid_request", problems), status=400)
+
+
+@api.exception_handler(MultiPartParserError)
+def unreadable_upload(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    message = f"The request could not be read as multipart/form-data: {exc}."
+    return api.create_response(request, error_body("bad_request", message), status=400)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = (
+        "This needs an API token (send it as `Authorization: Bearer <token>`; staff make them in the "
+        "admin) or a staff login."
+    )
+    response = api.create_response(request, error_body("unauthorized", message), status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 @api.exception_handler(Http404)
@@ -129,12 +158,24 @@ for storage_error in CASSANDRA_DOWN:
 
 @api.post(
     "/predictions",
-    response={201: UploadOut, 400: UploadErrorOut, 413: ErrorOut, 415: ErrorOut, 503: ErrorOut},
+    response={
+        201: UploadOut,
+        400: UploadErrorOut,
+        401: ErrorOut,
+        413: ErrorOut,
+        415: ErrorOut,
+        503: ErrorOut,
+    },
     summary="Classify one or several images",
+    auth=upload_auth(),
 )
 def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     """Multipart upload, field `image` (repeat it for several files). Items answer in upload order;
     an item that could not be classified has `filename` and `error` instead. 400 if none could."""
+    try:
+        check_pixel_budget(image)  # from the headers, before any picture is decoded
+    except ValidationError as problem:
+        return Status(413, error_body(problem.code, problem.messages[0]))
     uploads, failures = {}, {}
     for position, file in enumerate(image):
         try:
@@ -144,7 +185,7 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
             failures[position] = {"filename": file.name or "", **error}
     recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
     items = [
-        prediction_out(request, recorded[n].prediction, recorded[n].repeat) if n in recorded else failures[n]
+        prediction_out(request, recorded[n].prediction) if n in recorded else failures[n]
         for n in range(len(image))
     ]
     if not recorded:
@@ -153,18 +194,28 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     return Status(201, {"predictions": items})
 
 
-@api.get("/predictions/{prediction_id}", response={200: PredictionOut, 404: ErrorOut, 503: ErrorOut})
+@api.get(
+    "/predictions/{prediction_id}",
+    # 400: the id is no UUID at all; 404: no such prediction (or a UUID that is no time UUID).
+    response={200: PredictionOut, 400: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+)
 def get_prediction(request: HttpRequest, prediction_id: uuid.UUID):
     return prediction_out(request, reads.prediction_or_404(prediction_id))
 
 
-@api.get("/predictions", response={200: PageOut, 400: ErrorOut, 503: ErrorOut})
+@api.get("/predictions", response={200: PageOut, 400: ErrorOut, 401: ErrorOut, 503: ErrorOut}, auth=PROTECTED)
 def list_predictions(request: HttpRequest, query: Query[PageQuery]):
-    """A day's predictions newest first, `limit` at a time; follow `next_cursor` for older ones."""
+    """A day's predictions of every visitor, newest first, `limit` at a time; follow `next_cursor` for
+    older ones. Needs an API token (`Authorization: Bearer <token>`) or a staff login."""
     if query.label is not None and query.label not in CLASS_NAMES:
         return Status(400, error_body("unknown_label", f"label must be one of: {', '.join(CLASS_NAMES)}."))
-    day = query.day or today()
-    listing = ListingQuery.of_day(day, filters=Filters(label=query.label))
+    if query.cursor is not None and not is_prediction_id(query.cursor):
+        return Status(400, error_body("invalid_cursor", "cursor must be a next_cursor this API answered."))
+    try:
+        day = datetime.date.fromisoformat(query.day) if query.day else today()
+        listing = ListingQuery.of_day(day, filters=Filters(label=query.label))
+    except ValueError as problem:  # no calendar day (2026-02-30), or none a prediction can have
+        return Status(400, error_body("invalid_day", f"day: {problem}"))
     page = reads.page(listing, Cursor(query.cursor) if query.cursor else None, limit=query.limit)
     return {
         "day": day,

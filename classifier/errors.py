@@ -2,6 +2,7 @@
 clients, the site's error page for people. Also Django's handler400/404/500 (see fashionsite/urls.py),
 so that errors Django raises itself, such as an unparseable upload or an unknown address, look the same."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
@@ -10,6 +11,11 @@ from django.views import defaults
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     """The JSON of every error the site answers, the API's included."""
     return {"error": {"code": code, "message": message}}
+
+
+def without_server_paths(text: str) -> str:
+    """A message with the server's model directory named MODEL_DIR: pages show no server paths."""
+    return text.replace(str(settings.MODEL_DIR), "MODEL_DIR")
 
 
 def wants_json(request: HttpRequest) -> bool:

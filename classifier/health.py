@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from mlmodel.predictor import get_predictor
 
 from . import cql
+from .errors import without_server_paths
 
 
 @require_GET
@@ -21,7 +22,7 @@ def active_model() -> tuple[str | None, str | None]:
     try:
         return get_predictor(settings.MODEL_DIR).version, None
     except (OSError, ValueError) as error:
-        return None, f"No model can be loaded from {settings.MODEL_DIR}: {error}"
+        return None, without_server_paths(f"No model can be loaded from MODEL_DIR: {error}")
 
 
 @require_GET

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from .models import SHA256_BUCKET_DIGITS, Prediction
+from .models import SHA256_BUCKET_DIGITS, Prediction, is_prediction_id
 
 FILENAME = "filename"
 SHA256 = "sha256"
 SEARCH_FIELDS = (FILENAME, SHA256)
 MAX_RANGE_DAYS = 3660  # ten years: one small query per year of the range lists its partitions
+# The first day a time-UUID id can name (its timestamp counts from the Gregorian reform): no
+# prediction is older, and the calendar before it is where date arithmetic overflows.
+FIRST_DAY = datetime.date(1582, 10, 15)
 HEX_DIGITS = frozenset("0123456789abcdef")
 
 
@@ -69,6 +72,11 @@ class ListingQuery:
     search: str = ""  # empty: browse
 
     def __post_init__(self) -> None:
+        if self.oldest < FIRST_DAY:
+            raise ValueError(
+                f"There are no predictions before {FIRST_DAY:%-d %B %Y}, the first day a prediction id "
+                "(a time UUID) can name: choose a later day."
+            )
         if self.oldest > self.newest:
             raise ValueError("The first day of the range comes after its last day.")
         if (self.newest - self.oldest).days >= MAX_RANGE_DAYS:
@@ -105,7 +113,7 @@ class Cursor:
         """The inverse of str(); ValueError if it is not one."""
         prediction_id, colon, key = text.partition(":")
         cursor = cls(uuid.UUID(prediction_id), key if colon else None)
-        if cursor.id.version != 1:
+        if not is_prediction_id(cursor.id):
             raise ValueError("not a prediction id")
         return cursor
 

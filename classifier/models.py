@@ -30,8 +30,8 @@ ALLOW FILTERING and none scans the table; reads.py and store.py run them as prep
 - SHA-256 starts with ... (at least four hex digits), across all days: `prediction_by_sha256_prefix`,
   partition: the first four hex digits (65,536 buckets, ~15 rows each per million predictions),
   clustered by (sha256, id DESC).
-- The same file seen before by the active model (repeat uploads): `prediction_by_sha256`, partition:
-  the full SHA-256.
+- The same file seen before by the active model (repeat uploads, each stored as a prediction of its
+  own that takes the earlier classification): `prediction_by_sha256`, partition: the full SHA-256.
 - One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`.
 - Every prediction staff corrected, across all days (`train_model --include-corrections`, see
   `classifier/corrections.py`): an SAI index on `prediction(corrected_label)`, one query per class,
@@ -58,6 +58,7 @@ The hour lists keep an hour once listed (an emptied hour costs one empty read).
 
 import datetime
 import json
+import secrets
 import uuid
 
 from cassandra.cqlengine import columns
@@ -71,6 +72,20 @@ from django_cassandra_engine.models import DjangoCassandraModel
 from mlmodel.classes import CLASS_NAMES
 
 SHA256_BUCKET_DIGITS = 4
+
+
+def new_prediction_id() -> uuid.UUID:
+    """A new prediction id: a time UUID (its timestamp names the partition) whose node and clock
+    sequence are random instead of the host's MAC address and a counter, so that the id, which is
+    all a result page's link holds, cannot be guessed from another one (61 random bits)."""
+    node = secrets.randbits(48) | 1 << 40  # the multicast bit: marks the node as no real MAC (RFC 9562)
+    return uuid.uuid1(node=node, clock_seq=secrets.randbits(14))
+
+
+def is_prediction_id(value: uuid.UUID) -> bool:
+    """Whether the UUID can be a prediction's id: a time UUID (version 1), the only kind Cassandra's
+    timeuuid columns accept (it answers any other with an error, not with "not found")."""
+    return value.version == 1
 
 
 def partition_of(prediction_id: uuid.UUID) -> tuple[datetime.date, int]:
@@ -110,6 +125,9 @@ class Prediction(DjangoCassandraModel):
     # (empty for predictions made before models had the score).
     energy = columns.Float()
     none_of_the_ten = columns.Boolean()
+    # The same file was classified before by the same model, and this upload took that classification
+    # without running the model (empty for predictions made before repeats had rows of their own).
+    repeat = columns.Boolean()
 
     class Meta:
         get_pk_field = "id"
@@ -243,6 +261,27 @@ class PredictionBySha256Prefix(Model):
     label = columns.Text(required=True)
     model_version = columns.Text(required=True)
     confidence = columns.Float(required=True)
+
+
+class ApiToken(django_models.Model):
+    """A token that lets a program list predictions through the API (api_auth.py), made and revoked
+    by staff in the admin. Only its SHA-256 is stored: the token itself is shown once, when made.
+    (A token is 256 random bits, so a plain hash suffices; a slow password hash guards guessable secrets.)"""
+
+    name = django_models.CharField(max_length=100, help_text="Who or what uses it, e.g. “nightly export”.")
+    token_hash = django_models.CharField(max_length=64, unique=True, editable=False)
+    prefix = django_models.CharField(max_length=8, editable=False, help_text="The token's first characters.")
+    created_by = django_models.CharField(max_length=150, editable=False)
+    created_at = django_models.DateTimeField(auto_now_add=True)
+    last_used_at = django_models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = django_models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
 
 class ModelVersion(django_models.Model):

@@ -30,6 +30,7 @@ from .models import (
     PredictionHour,
     PredictionHourByModelVersion,
     PredictionImages,
+    is_prediction_id,
     name_key,
     partition_of,
 )
@@ -132,6 +133,8 @@ def find_many(prediction_ids: list[uuid.UUID]) -> list[Prediction]:
 
 
 def images_of(prediction_id: uuid.UUID) -> PredictionImages | None:
+    if not is_prediction_id(prediction_id):
+        return None
     statement = f"SELECT * FROM {cql.table(PredictionImages)} WHERE id = ?"
     row = cql.execute(statement, (prediction_id,)).one()
     return PredictionImages(**row) if row else None
@@ -162,7 +165,7 @@ def _prediction(row: dict) -> Prediction:
 
 def _rows_by_id(prediction_ids: list[uuid.UUID]) -> Iterator[dict]:
     statement = f"SELECT * FROM {cql.table(Prediction)} WHERE day = ? AND hour = ? AND id = ?"
-    ours = [prediction_id for prediction_id in prediction_ids if prediction_id.version == 1]
+    ours = [prediction_id for prediction_id in prediction_ids if is_prediction_id(prediction_id)]
     futures = [
         cql.execute_async(statement, (*partition_of(prediction_id), prediction_id)) for prediction_id in ours
     ]

@@ -1,69 +1,55 @@
-"""Classify validated uploads (uploads.py) and record each prediction in Cassandra (store.py)."""
+"""Classify validated uploads (uploads.py) and record each one as a prediction in Cassandra (store.py).
 
-import io
+Every upload is its own prediction: its own id, time and filename. A file that the active model has
+classified before (the same SHA-256) is not run through the model again: its row takes the stored
+classification and is marked as a repeat, and nothing of the earlier upload (its id, name or time)
+is part of it, since the earlier upload may be somebody else's.
+"""
+
 import json
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from PIL import Image
 
-from mlmodel.predictor import Classification, Predictor, get_predictor
-from mlmodel.preprocessing import ModelInput, to_model_input, working_copy
+from mlmodel.predictor import Classification, get_predictor
 
 from . import metrics, reads, store
-from .models import Prediction
+from .models import Prediction, new_prediction_id
 from .uploads import Upload, clean_filename
-
-THUMBNAIL_SIZE = (160, 160)
 
 
 @dataclass(frozen=True)
 class Recorded:
     prediction: Prediction
-    repeat: bool  # the same file was classified before by the same model: nothing new was stored
-
-
-def thumbnail_jpeg(image: Image.Image) -> bytes:
-    """A small JPEG of the picture upright, made from the reduced copy preprocessing works on."""
-    thumbnail = working_copy(image)
-    thumbnail = thumbnail.convert("RGBA") if thumbnail.mode in {"P", "LA", "PA"} else thumbnail
-    if thumbnail.mode == "RGBA":  # JPEG has no alpha: show transparent parts as white
-        background = Image.new("RGB", thumbnail.size, "white")
-        background.paste(thumbnail, mask=thumbnail.getchannel("A"))
-        thumbnail = background
-    thumbnail = thumbnail.convert("RGB")
-    thumbnail.thumbnail(THUMBNAIL_SIZE, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    buffer = io.BytesIO()
-    thumbnail.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
+    repeat: bool  # the same file was classified before by the same model: the model did not run again
 
 
 def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
-    """Classify and store each upload, in order; a file seen before by the active model is not recomputed.
+    """Classify and store each upload, in order, each as its own prediction.
 
-    New images are classified in one batch; a prediction is returned only after its rows are written,
-    and counted in the metrics (metrics.py) then, whichever page or API call it came from.
+    The files not seen before by the active model are classified in one batch (a file sent twice in
+    one upload once); a prediction is returned only after its rows are written, and counted in the
+    metrics (metrics.py) then, whichever page or API call it came from.
     """
     predictor = get_predictor(settings.MODEL_DIR)
-    seen: dict[str, Prediction] = {}
-    new: dict[str, Upload] = {}
+    known: dict[str, Classification] = {}
+    for sha256 in dict.fromkeys(upload.sha256 for upload in uploads):
+        earlier = reads.earlier_prediction(sha256, predictor.version)
+        if earlier is not None:
+            known[sha256] = classification_of(earlier)
+    first_of: dict[str, Upload] = {}  # the files the model has to classify, each at its first upload
     for upload in uploads:
-        if upload.sha256 not in new and upload.sha256 not in seen:
-            earlier = reads.earlier_prediction(upload.sha256, predictor.version)
-            if earlier is None:
-                new[upload.sha256] = upload
-            else:
-                seen[upload.sha256] = earlier
-    fresh = _classify_and_store(list(new.values()), predictor)
+        if upload.sha256 not in known:
+            first_of.setdefault(upload.sha256, upload)
+    if first_of:
+        pixels = np.stack([upload.model_input.pixels for upload in first_of.values()])
+        known.update(zip(first_of, predictor.classify(pixels)))
     recorded = []
     for upload in uploads:
-        if upload.sha256 in fresh:
-            seen[upload.sha256] = fresh.pop(upload.sha256)
-            recorded.append(Recorded(seen[upload.sha256], repeat=False))
-        else:
-            recorded.append(Recorded(seen[upload.sha256], repeat=True))
+        repeat = first_of.get(upload.sha256) is not upload
+        prediction = _record(upload, known[upload.sha256], predictor.version, repeat)
+        recorded.append(Recorded(prediction, repeat))
     metrics.count(
         [item.prediction.label for item in recorded if not item.repeat],
         repeats=sum(item.repeat for item in recorded),
@@ -71,22 +57,22 @@ def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
     return recorded
 
 
-def _classify_and_store(uploads: list[Upload], predictor: Predictor) -> dict[str, Prediction]:
-    if not uploads:
-        return {}
-    inputs = [to_model_input(upload.image) for upload in uploads]
-    classifications = predictor.classify(np.stack([model_input.pixels for model_input in inputs]))
-    return {
-        upload.sha256: _record(upload, model_input, classification, predictor.version)
-        for upload, model_input, classification in zip(uploads, inputs, classifications)
-    }
+def classification_of(prediction: Prediction) -> Classification:
+    """What the model answered for a stored prediction."""
+    return Classification(
+        label=prediction.label,
+        label_index=prediction.label_index,
+        confidence=prediction.confidence,
+        probabilities=tuple(prediction.probabilities),
+        energy=prediction.energy,
+        none_of_the_ten=bool(prediction.none_of_the_ten),
+    )
 
 
-def _record(
-    upload: Upload, model_input: ModelInput, classification: Classification, model_version: str
-) -> Prediction:
+def _record(upload: Upload, classification: Classification, model_version: str, repeat: bool) -> Prediction:
+    model_input = upload.model_input
     values = {
-        "id": uuid.uuid1(),
+        "id": new_prediction_id(),
         "filename": clean_filename(upload.filename),
         "label": classification.label,
         "label_index": classification.label_index,
@@ -100,6 +86,7 @@ def _record(
         "preprocessing": json.dumps(model_input.decisions()),
         "energy": classification.energy,
         "none_of_the_ten": classification.none_of_the_ten,
+        "repeat": repeat,
     }
-    images = {"model_input_png": model_input.png(), "thumbnail_jpeg": thumbnail_jpeg(upload.image)}
+    images = {"model_input_png": model_input.png(), "thumbnail_jpeg": upload.thumbnail_jpeg}
     return store.record(values, images)

@@ -1,19 +1,23 @@
 """Uploaded files, validated: the one pipeline of the upload form and the API.
 
-`validate_upload` turns one uploaded file into an `Upload` (its cleaned name, bytes and decoded
-image) or refuses it with a ValidationError whose code says why (empty, too_big, not_image,
-unsupported_format) and whose message names the file; `validate_uploads` does it for a whole upload,
-with the limit on the number of files. The form shows the messages, the API answers them as JSON;
-`http_status` gives both the same status. Nothing here writes to Cassandra (recorder.py does).
+`validate_upload` turns one uploaded file into an `Upload` or refuses it with a ValidationError whose
+code says why (empty, too_big, not_image, unsupported_format) and whose message names the file;
+`validate_uploads` does it for a whole upload, with the limits on the number of files and on the
+pixels decoded for one request (`check_pixel_budget`, from the files' headers before any is decoded).
+The form shows the messages, the API answers them as JSON; `http_status` gives both the same status.
+
+Memory stays bounded per request: each picture is decoded on its own (a JPEG at a reduced size),
+turned at once into what is kept of it (the 28x28 model input and a small thumbnail) and released
+before the next is decoded. Nothing here touches Cassandra (recorder.py does).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import PurePosixPath, PureWindowsPath
 
 from django.conf import settings
@@ -22,12 +26,20 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from PIL import Image
 
-from mlmodel.preprocessing import InvalidImage, open_image
+from mlmodel.preprocessing import (
+    InvalidImage,
+    ModelInput,
+    decoded_pixels,
+    open_image,
+    to_model_input,
+    working_copy,
+)
 
 ACCEPTED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP", "BMP": "BMP"}
 ACCEPTED_LIST = ", ".join(ACCEPTED_FORMATS.values())
 MAX_FILENAME_LENGTH = 200
 MAX_EXTENSION_LENGTH = 16  # a longer "extension" is just the end of a long name
+THUMBNAIL_SIZE = (160, 160)
 
 MESSAGES = {
     "required": "Choose at least one image to classify.",
@@ -36,21 +48,49 @@ MESSAGES = {
     "too_big": "%(name)s is %(size)s; the limit is %(limit)s.",
     "not_image": "%(name)s: %(reason)s",
     "unsupported_format": "%(name)s is a %(format)s image; upload " + ACCEPTED_LIST + ".",
+    "too_many_pixels": "These images hold %(pixels)s million pixels once decoded; one upload may "
+    "hold at most %(limit)s million (send fewer or smaller images at a time).",
 }
 
 
 @dataclass(frozen=True)
 class Upload:
-    """An upload that passed validation: its name as sent, raw bytes and decoded first frame."""
+    """An upload that passed validation: its name as sent, its SHA-256 and format, and what is kept
+    of the picture (the model input, with what preprocessing decided, and a thumbnail)."""
 
     filename: str
-    data: bytes
-    image: Image.Image
+    sha256: str
     image_format: str
+    model_input: ModelInput
+    thumbnail_jpeg: bytes
 
-    @cached_property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    @classmethod
+    def of(cls, filename: str, data: bytes) -> Upload:
+        """Decode and preprocess the picture; the decoded image is released on return. Raises
+        InvalidImage for a file that is no usable image (the caller checks the format)."""
+        image = open_image(data)
+        return cls(
+            filename=filename,
+            sha256=hashlib.sha256(data).hexdigest(),
+            image_format=image.format,
+            model_input=to_model_input(image),
+            thumbnail_jpeg=thumbnail_jpeg(image),
+        )
+
+
+def thumbnail_jpeg(image: Image.Image) -> bytes:
+    """A small JPEG of the picture upright, made from the reduced copy preprocessing works on."""
+    thumbnail = working_copy(image)
+    thumbnail = thumbnail.convert("RGBA") if thumbnail.mode in {"P", "LA", "PA"} else thumbnail
+    if thumbnail.mode == "RGBA":  # JPEG has no alpha: show transparent parts as white
+        background = Image.new("RGB", thumbnail.size, "white")
+        background.paste(thumbnail, mask=thumbnail.getchannel("A"))
+        thumbnail = background
+    thumbnail = thumbnail.convert("RGB")
+    thumbnail.thumbnail(THUMBNAIL_SIZE, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    buffer = io.BytesIO()
+    thumbnail.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def clean_filename(name: str) -> str:
@@ -79,14 +119,35 @@ def validate_upload(file: UploadedFile) -> Upload:
     if file.size > settings.UPLOAD_MAX_BYTES:
         limit = filesizeformat(settings.UPLOAD_MAX_BYTES)
         raise refused("too_big", name=name, size=filesizeformat(file.size), limit=limit)
-    data = file.read()
+    data = _read(file)
     try:
-        image = open_image(data)
+        with Image.open(io.BytesIO(data)) as probe:  # the header only: refuse other formats undecoded
+            image_format = probe.format
+    except Exception:
+        image_format = None  # open_image says what is wrong with it
+    if image_format is not None and image_format not in ACCEPTED_FORMATS:
+        raise refused("unsupported_format", name=name, format=image_format)
+    try:
+        return Upload.of(file.name or "", data)
     except InvalidImage as error:
         raise refused("not_image", name=name, reason=error) from None
-    if image.format not in ACCEPTED_FORMATS:
-        raise refused("unsupported_format", name=name, format=image.format)
-    return Upload(filename=file.name or "", data=data, image=image, image_format=image.format)
+
+
+def check_pixel_budget(files: Iterable[UploadedFile]) -> None:
+    """Refuse (too_many_pixels) an upload whose pictures would decode to more than
+    UPLOAD_MAX_REQUEST_PIXELS pixels in all, counted from their headers before any is decoded.
+
+    A small file can decode to a huge flat picture (a 6,300 x 6,300 PNG of one colour is 100 KB):
+    the byte limits do not bound the work or the memory of a request, this does. Files the other
+    checks refuse (empty, too big, unreadable) count nothing here.
+    """
+    total = 0
+    for file in files:
+        if file and 0 < (file.size or 0) <= settings.UPLOAD_MAX_BYTES:
+            total += decoded_pixels(_read(file))
+    limit = settings.UPLOAD_MAX_REQUEST_PIXELS
+    if total > limit:
+        raise refused("too_many_pixels", pixels=_millions(total), limit=_millions(limit))
 
 
 def validate_uploads(files: Iterable[UploadedFile]) -> list[Upload]:
@@ -97,6 +158,7 @@ def validate_uploads(files: Iterable[UploadedFile]) -> list[Upload]:
         raise refused("required")
     if len(files) > settings.UPLOAD_MAX_FILES:
         raise refused("too_many", limit=settings.UPLOAD_MAX_FILES)
+    check_pixel_budget(files)
     errors, uploads = [], []
     for file in files:
         try:
@@ -108,10 +170,22 @@ def validate_uploads(files: Iterable[UploadedFile]) -> list[Upload]:
     return uploads
 
 
+def _read(file: UploadedFile) -> bytes:
+    """The whole file, from its start (it may be read again)."""
+    file.seek(0)
+    data = file.read()
+    file.seek(0)
+    return data
+
+
+def _millions(pixels: int) -> str:
+    return f"{pixels / 1e6:,.1f}".removesuffix(".0")
+
+
 def http_status(codes: Iterable[str]) -> int:
     """The HTTP status that tells a program what went wrong: 413 too large, 415 not an image, else 400."""
     codes = set(codes)
-    if "too_big" in codes:
+    if codes & {"too_big", "too_many_pixels"}:
         return 413
     if codes & {"not_image", "unsupported_format"}:
         return 415

@@ -1,4 +1,4 @@
-"""The site's pages: the upload form with today's latest predictions, and a prediction's result."""
+"""The site's pages: the upload form with the visitor's own recent uploads, and a prediction's result."""
 
 import uuid
 
@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import reads
+from . import reads, recent
 from .charts import probability_chart_png
 from .forms import UploadForm
 from .recorder import classify_and_record
@@ -22,6 +22,7 @@ def index(request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             recorded = classify_and_record(form.cleaned_data["images"])
+            recent.remember(request, [item.prediction for item in recorded])
             if len(recorded) == 1:
                 return redirect(recorded[0].prediction)
             messages.success(request, f"Classified {len(recorded)} images.")
@@ -29,7 +30,11 @@ def index(request: HttpRequest) -> HttpResponse:
         status = form.http_status()
     else:
         form = UploadForm()
-    context = {"form": form, "latest": reads.latest(), "max_bytes": settings.UPLOAD_MAX_BYTES}
+    context = {
+        "form": form,
+        "recent_uploads": recent.recent_uploads(request),
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+    }
     return render(request, "classifier/index.html", context, status=status)
 
 
@@ -38,8 +43,9 @@ def result(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     return render(request, "classifier/result.html", {"prediction": reads.prediction_or_404(prediction_id)})
 
 
-# A prediction never changes once written, so its pictures can be cached for good.
-immutable = cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)
+# A prediction never changes once written, so its pictures can be cached for good, but only by the
+# browser that asked: they are one visitor's upload, never for a shared cache to keep and hand out.
+immutable = cache_control(private=True, max_age=365 * 24 * 3600, immutable=True)
 
 
 @require_GET

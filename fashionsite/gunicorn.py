@@ -17,6 +17,11 @@ timeout = 60
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
+# Which peers may tell gunicorn the scheme (X-Forwarded-Proto): the proxies of DJANGO_TRUSTED_PROXIES
+# only, none by default. (gunicorn's own default trusts every loopback client, so anyone on the host
+# could make the site build https links.) A Unix socket's peer, the nginx of fashionsite/serve.py,
+# is trusted by gunicorn anyway, and that nginx replaces whatever a client sent in that header.
+forwarded_allow_ips = os.environ.get("DJANGO_TRUSTED_PROXIES", "")
 
 # Every worker keeps its metrics in files there, so /metrics adds all workers up.
 # The Cassandra driver's fastest I/O loop, where its wheel has one (its slow exit, see settings.py,

@@ -5,6 +5,8 @@ Every secret and host comes from the environment; the defaults are safe for a de
 The README lists every variable.
 """
 
+import datetime
+import ipaddress
 import os
 from pathlib import Path
 
@@ -71,6 +73,15 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-development
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# Proxies whose forwarding headers (client address, X-Forwarded-Proto) are believed, as addresses
+# or networks; the nginx of `make run`, on gunicorn's Unix socket, always is (classifier/proxy.py).
+TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is no address or network") from None
+
 # DJANGO_HTTPS=true: the site is served over HTTPS by a proxy that sets X-Forwarded-Proto.
 HTTPS = env_bool("DJANGO_HTTPS")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
@@ -111,11 +122,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # the API docs page's templates and static files
     "django_prometheus",
+    "axes",  # admin login throttling
     "classifier",  # the site; its commands include train_model (mlmodel itself is no Django app)
     "cassandra_node",
 ]
 
 MIDDLEWARE = [
+    "classifier.proxy.TrustedProxyMiddleware",  # first: nothing may read a forged forwarding header
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -128,7 +141,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "classifier.middleware.CassandraUnavailableMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "classifier.metrics.BoundedMethodMetricsMiddleware",  # django-prometheus's, methods bounded
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers a locked-out login
 ]
 
 ROOT_URLCONF = "fashionsite.urls"
@@ -223,10 +237,38 @@ UNCERTAIN_BELOW = float(env_str("UNCERTAIN_BELOW", "0.6"))
 # --- Uploads ----------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
+# Pixels one upload may decode to in all (a JPEG counts at its reduced decoding size): a few small
+# files can be huge flat pictures, and the work and memory of a request follow the pixels.
+UPLOAD_MAX_REQUEST_PIXELS = env_int("UPLOAD_MAX_REQUEST_PIXELS", 100_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
 
+# `POST /api/predictions` needs an API token (or a staff session) too, not only the list.
+API_UPLOADS_NEED_TOKEN = env_bool("API_UPLOADS_NEED_TOKEN")
+
+# --- Who may read /metrics: these addresses or networks, or a bearer token (classifier/metrics.py).
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# --- Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address, logins of that username from there are refused (429) for LOGIN_LOCKOUT_MINUTES,
+# even with the right password; a success before then starts the count again. By username and
+# address together, so that nobody can lock staff out from elsewhere. `manage.py axes_reset` lifts
+# every lock-out. The address is REMOTE_ADDR, which classifier/proxy.py sets from a trusted proxy.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]  # never a header a client could forge
+
 # --- The rest is Django's usual ---------------------------------------------------------------
+# Staff log in through the admin; a login that names no `next` page lands on the admin's index.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -109,8 +109,7 @@ def open_image(data: bytes) -> Image.Image:
             # verify() leaves the image unusable, so it is opened again to decode.
             image = Image.open(io.BytesIO(data))
             source_size = image.size
-            if image.format == "JPEG" and min(image.size) > WORKING_SIZE:
-                image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))
+            _reduce_decoding(image)
             image.load()
     except InvalidImage:
         raise
@@ -123,6 +122,26 @@ def open_image(data: bytes) -> Image.Image:
         raise InvalidImage("The file is not a readable image: it is damaged or truncated.") from error
     image.info[SOURCE_SIZE] = source_size
     return image
+
+
+def _reduce_decoding(image: Image.Image) -> None:
+    """Have a JPEG larger than WORKING_SIZE decoded at 1/2, 1/4 or 1/8 of its size (Pillow's draft)."""
+    if image.format == "JPEG" and min(image.size) > WORKING_SIZE:
+        image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))
+
+
+def decoded_pixels(data: bytes) -> int:
+    """How many pixels open_image decodes for this picture (a JPEG's at its reduced size), read from
+    its header alone, without decoding: what a budget of pixels per request counts. 0 when the header
+    cannot be read (open_image then says why the file is refused)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                _reduce_decoding(image)
+                return image.width * image.height
+    except Exception:  # Pillow raises many types on malformed headers; open_image reports them
+        return 0
 
 
 def working_copy(image: Image.Image) -> Image.Image:

@@ -560,3 +560,15 @@ def test_report_plots_are_served_only_for_valid_versions_and_known_names(staff_c
         ("20991231-000000", "confusion_matrix.png"),
     ]:
         assert staff_client.get(f"{VERSIONS}{version}/{plot}").status_code == 404, (version, plot)
+
+
+def test_model_versions_page_shows_no_server_paths(staff_client, model_dir):
+    import shutil
+
+    page = staff_client.get(VERSIONS).text
+    assert "MODEL_DIR" in page and str(model_dir) not in page
+    shutil.rmtree(model_dir / "20261120-090000" / "")
+    (model_dir / "20261120-090000").mkdir()  # a version whose files are gone
+    refused = staff_client.post(VERSIONS, {"version": "20261120-090000"}, follow=True)
+    assert "cannot be activated" in refused.text and "MODEL_DIR" in refused.text
+    assert str(model_dir) not in refused.text

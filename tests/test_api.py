@@ -114,7 +114,7 @@ def test_unknown_addresses_answer_404_in_the_error_shape(client):
     assert "There is nothing at this address." in page.text and "Back to the upload form" in page.text
 
 
-def test_same_image_again_returns_the_stored_prediction_as_a_repeat(client, test_image_pngs):
+def test_same_image_again_is_its_own_prediction_marked_as_a_repeat(client, staff_client, test_image_pngs):
     first = post_images(client, png_file(test_image_pngs, 0, "first.png")).json()["predictions"][0]
     again = post_images(
         client, png_file(test_image_pngs, 0, "again.png"), png_file(test_image_pngs, 0, "twice.png")
@@ -122,12 +122,27 @@ def test_same_image_again_returns_the_stored_prediction_as_a_repeat(client, test
 
     repeats = again.json()["predictions"]
     assert [item["repeat"] for item in repeats] == [True, True]
-    assert {item["id"] for item in repeats} == {first["id"]}
-    assert client.get("/api/predictions").json()["predictions"][0]["id"] == first["id"]
-    assert len(client.get("/api/predictions").json()["predictions"]) == 1
+    assert [item["filename"] for item in repeats] == ["again.png", "twice.png"]
+    assert len({first["id"], *(item["id"] for item in repeats)}) == 3  # never the earlier upload's id
+    assert all(item["created_at"] > first["created_at"] for item in repeats)
+    for item in repeats:  # the stored classification (Cassandra keeps 32-bit floats)
+        assert (item["label"], item["model_version"], item["sha256"]) == (
+            first["label"],
+            first["model_version"],
+            first["sha256"],
+        )
+        assert item["confidence"] == pytest.approx(first["confidence"], rel=1e-6)
+        assert item["probabilities"] == pytest.approx(first["probabilities"], rel=1e-6, abs=1e-9)
+    listed = staff_client.get("/api/predictions").json()["predictions"]
+    assert [(item["filename"], item["repeat"]) for item in listed] == [
+        ("twice.png", True),
+        ("again.png", True),
+        ("first.png", False),
+    ]
+    assert "first.png" not in again.text  # nothing of the earlier upload is revealed
 
 
-def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
+def test_read_back_one_and_page_through_a_day(client, staff_client, test_image_pngs):
     ids = []
     for index in range(5):  # one request each: upload order is time order
         ids.append(post_images(client, png_file(test_image_pngs, index)).json()["predictions"][0]["id"])
@@ -138,7 +153,7 @@ def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
     seen, cursor = [], None
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = client.get("/api/predictions", params).json()
+        page = staff_client.get("/api/predictions", params).json()
         seen += [item["id"] for item in page["predictions"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -147,18 +162,18 @@ def test_read_back_one_and_page_through_a_day(client, test_image_pngs):
     assert page["day"] == datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
-def test_label_filter(client, test_image_pngs):
+def test_label_filter(client, staff_client, test_image_pngs):
     for index in range(6):
         post_images(client, png_file(test_image_pngs, index))
     wanted = CLASS_NAMES[test_image_pngs[0][1]]
 
-    listed = client.get("/api/predictions", {"label": wanted}).json()["predictions"]
+    listed = staff_client.get("/api/predictions", {"label": wanted}).json()["predictions"]
     assert listed and all(item["label"] == wanted for item in listed)
     assert "image-0.png" in [item["filename"] for item in listed]
 
-    unknown = client.get("/api/predictions", {"label": "Hat"})
+    unknown = staff_client.get("/api/predictions", {"label": "Hat"})
     assert unknown.status_code == 400 and "label must be one of" in unknown.json()["error"]["message"]
-    assert client.get("/api/predictions", {"day": "yesterday"}).status_code == 400
+    assert staff_client.get("/api/predictions", {"day": "yesterday"}).status_code == 400
 
 
 def test_openapi_schema_and_docs_page(client):

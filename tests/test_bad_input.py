@@ -195,7 +195,7 @@ def test_a_non_utf8_filename_is_classified_and_stored_safely(staff_client, test_
     shown = escape(stored_as)
     pages = [
         staff_client.get(result_url),
-        staff_client.get("/"),
+        *([] if api else [staff_client.get("/")]),  # the home page lists the form's uploads of this visitor
         staff_client.get("/admin/classifier/prediction/"),
         staff_client.get(reverse("admin:classifier_prediction_change", args=[stored.id])),
     ]

@@ -58,4 +58,4 @@ def test_a_bad_file_shows_a_form_error(page, live_server, tmp_path):
     page.get_by_role("button", name="Classify").click()
 
     expect(page.get_by_role("alert")).to_contain_text("notes.png: The file is not a readable image")
-    expect(page.get_by_text("Nothing classified yet today.")).to_be_visible()
+    expect(page.get_by_text("Nothing uploaded from this browser yet.")).to_be_visible()

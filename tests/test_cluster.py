@@ -126,6 +126,11 @@ cluster_start_seconds: list[float] = []
 class Site:
     url: str
     setup_seconds: float
+    token: str
+
+    @property
+    def auth_header(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +191,13 @@ def site(cluster, tmp_path_factory) -> Site:
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_answering(f"{base_url}/readyz", server, data_dir / "site.log", timeout=300)
-        yield Site(base_url, time.monotonic() - started)
+        setup_seconds = time.monotonic() - started
+        made = subprocess.run(  # an API token, which listing predictions needs
+            [sys.executable, "manage.py", "shell", "-c",
+             "from classifier.api_auth import make_token; print(make_token('cluster test', 'tests')[1])"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        yield Site(base_url, setup_seconds, made.stdout.split()[-1])
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # its own process group: the entrypoint, then gunicorn
         try:
@@ -259,7 +270,9 @@ def outage(cluster, site: Site, fashion_mnist) -> Outage:
         cursor = None
         while True:
             query = {"day": day, "limit": 200, **({"cursor": cursor} if cursor else {})}
-            page = requests.get(f"{url}/api/predictions", params=query, timeout=REQUEST_TIMEOUT).json()
+            page = requests.get(
+                f"{url}/api/predictions", params=query, headers=site.auth_header, timeout=REQUEST_TIMEOUT
+            ).json()
             filenames.update(prediction["filename"] for prediction in page["predictions"])
             if not (cursor := page["next_cursor"]):
                 break

@@ -83,13 +83,36 @@ def test_web_keeps_its_data_dir_in_a_named_volume(compose):
     named_volume_at(compose, "web", image_env()["FASHIONSITE_DATA_DIR"])
 
 
-def test_web_is_published_on_loopback_only(compose):
-    ports = compose["services"]["web"]["ports"]
-    assert ports and all(port.startswith("127.0.0.1:") and port.endswith(":8000") for port in ports)
+NGINX_SITE = ROOT / "deploy" / "nginx" / "fashionsite.conf"
+
+
+def test_web_is_reached_only_through_nginx_on_loopback(compose):
+    assert "ports" not in compose["services"]["web"]
+    nginx = compose["services"]["nginx"]
+    assert nginx["image"].startswith("nginx:") and "profiles" not in nginx
+    assert nginx["depends_on"] == {"web": {"condition": "service_healthy"}}
+    ports = nginx["ports"]
+    assert ports and all(port.startswith("127.0.0.1:") and port.endswith(":80") for port in ports)
+    (mounted,) = nginx["configs"]
+    assert mounted["target"] == "/etc/nginx/conf.d/default.conf"
+    server = compose["configs"][mounted["source"]]["content"]
+    assert "server web:8000;" in server and "include /etc/nginx/fashionsite.conf;" in server
+
+
+def test_both_proxies_use_make_runs_nginx_settings(compose):
+    for name in ("nginx", "proxy"):
+        assert (
+            "./deploy/nginx/fashionsite.conf:/etc/nginx/fashionsite.conf:ro"
+            in compose["services"][name]["volumes"]
+        )
+    site = NGINX_SITE.read_text()
+    assert "proxy_pass http://fashionsite;" in site
+    assert "proxy_request_buffering on;" in site and "proxy_buffering on;" in site
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in site  # replaces a client's own
 
 
 def test_both_services_restart_by_themselves(compose):
-    for name in ("cassandra", "web"):
+    for name in ("cassandra", "web", "nginx"):
         assert compose["services"][name]["restart"] in {"always", "unless-stopped"}
 
 
@@ -259,21 +282,22 @@ def test_proxy_balances_over_the_replicas_on_loopback_only(compose):
     assert proxy["depends_on"] == {"web-cluster": {"condition": "service_healthy"}}
     ports = proxy["ports"]
     assert ports and all(port.startswith("127.0.0.1:") and port.endswith(":80") for port in ports)
-    web_port = compose["services"]["web"]["ports"][0].split(":")[1]
+    web_port = compose["services"]["nginx"]["ports"][0].split(":")[1]
     assert default_of(ports[0].split(":")[1]) != default_of(web_port)  # both setups can run at once
     (mounted,) = proxy["configs"]
     assert mounted["target"] == "/etc/nginx/conf.d/default.conf"
     nginx = compose["configs"][mounted["source"]]["content"]
     assert re.search(r"server web-cluster:8000 resolve;", nginx)  # every replica, re-resolved
     assert "resolver 127.0.0.11" in nginx  # Docker's embedded DNS
-    assert "proxy_pass http://fashionsite;" in nginx
-    assert "proxy_set_header Host $$http_host;" in nginx  # `$$`: a literal `$` for Compose
+    assert "include /etc/nginx/fashionsite.conf;" in nginx
+    site = NGINX_SITE.read_text()
+    assert "proxy_set_header Host $http_host;" in site
     # Big enough for the largest upload the site accepts (UPLOAD_MAX_FILES x UPLOAD_MAX_BYTES).
-    body_limit = int(re.search(r"client_max_body_size (\d+)m;", nginx).group(1)) * 1024 * 1024
+    body_limit = int(re.search(r"client_max_body_size (\d+)m;", site).group(1)) * 1024 * 1024
     env = compose["services"]["web-cluster"]["environment"]
     largest_upload = int(default_of(env["UPLOAD_MAX_BYTES"])) * int(default_of(env["UPLOAD_MAX_FILES"]))
     assert body_limit >= largest_upload
-    assert "non_idempotent" not in nginx  # an upload is never sent twice
+    assert "non_idempotent" not in site  # an upload is never sent twice
 
 
 @needs_loader
@@ -283,9 +307,9 @@ def test_the_compose_loader_resolves_each_profile(tmp_path):
         assert result.returncode == 0, result.stderr
         return set(result.stdout.split())
 
-    assert services() == {"cassandra", "web"}
-    assert services("-profile", "cluster") == {"cassandra", "web", *CLUSTER_ONLY}
-    assert services("-profile", "train") == {"cassandra", "web", "train"}
+    assert services() == {"cassandra", "web", "nginx"}
+    assert services("-profile", "cluster") == {"cassandra", "web", "nginx", *CLUSTER_ONLY}
+    assert services("-profile", "train") == {"cassandra", "web", "nginx", "train"}
     resolved = composecheck("-profile", "cluster", "-json", tmp_path=tmp_path)
     config = json.loads(resolved.stdout)
     assert config["services"]["web-cluster"]["deploy"]["replicas"] == 3

@@ -238,3 +238,17 @@ def test_a_large_photo_within_the_limit_is_accepted():
     reduction = 3000 / WORKING_SIZE
     assert np.allclose(model_input.trimmed_box, (1000, 500, 3000, 2500), atol=reduction)
     assert (model_input.pixels[1:27, 1:27] > 200).all()
+
+
+def test_decoded_pixels_counts_a_jpeg_at_its_reduced_size_and_others_in_full():
+    from mlmodel.preprocessing import decoded_pixels
+
+    def encoded(size, fmt):
+        buffer = io.BytesIO()
+        Image.new("RGB", size, "white").save(buffer, fmt)
+        return buffer.getvalue()
+
+    jpeg, png = encoded((4000, 3000), "JPEG"), encoded((4000, 3000), "PNG")
+    assert decoded_pixels(jpeg) == open_image(jpeg).width * open_image(jpeg).height == 500 * 375
+    assert decoded_pixels(png) == 4000 * 3000
+    assert decoded_pixels(b"not an image") == 0

@@ -1,69 +1,30 @@
-"""The production server as `make run` and the Docker image start it: gunicorn with
+"""The production server as `make run` starts it: nginx in front of gunicorn with
 fashionsite/gunicorn.py (several workers and threads, the libev reactor, DEBUG off), against the
-test node and keyspace."""
+test node and keyspace (tests/servers.py)."""
 
-import os
 import runpy
-import signal
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from django.db import connections
 
 from classifier import reads
 
-from .helpers import cassandra_db, free_port, png_bytes, wait_until_answering
+from .helpers import cassandra_db, png_bytes
+from .servers import served_site
 
 pytestmark = cassandra_db
 
-ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 32
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-
 @pytest.fixture
-def server(cassandra_node, settings, tmp_path):
-    """A freshly started gunicorn whose workers have not talked to Cassandra yet."""
-    url = f"http://127.0.0.1:{free_port()}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "fashionsite.settings",
-        "CASSANDRA_PORT": str(settings.CASSANDRA_PORT),
-        "CASSANDRA_KEYSPACE": connections["cassandra"].settings_dict["NAME"],  # the test keyspace
-        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
-        "WEB_CONCURRENCY": "2",
-    }
-    env.pop("CASSANDRA_REACTOR", None)  # the server's own choice
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "fashionsite.wsgi", "--config", "python:fashionsite.gunicorn",
-             "--bind", url.removeprefix("http://")],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
-        wait_until_answering(f"{url}/healthz", process, log, timeout=120)  # answers without Cassandra
-        yield Server(url, process, log)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
+def server(cassandra_node, tmp_path):
+    """A freshly started site whose workers have not talked to Cassandra yet."""
+    with served_site(tmp_path) as site:
+        yield site
 
 
 def test_a_burst_of_uploads_as_the_first_requests_is_all_classified_and_stored(server, fashion_mnist):

@@ -3,8 +3,10 @@
 Like django.contrib.admin's ChangeList (views/main.py), this is the list apart from the ModelAdmin
 and from HTTP: `PredictionChangeList(request.GET)` parses the parameters (day or range of days,
 filters, search, cursor), `.page()` reads one page from Cassandra (reads.py) and `.context()` is what
-the template shows. Malformed days, labels or cursors are a 404 (no link writes them); a search that
-cannot be run is kept as `search_problem`, shown above an empty list with its text in the search bar.
+the template shows. Malformed days, labels or cursors are a 404 (no link writes them); days that are
+well formed but cannot be listed (before the first day a prediction id can name, a range too long)
+raise `ListingProblem`, which the admin shows as a message; a search that cannot be run is kept as
+`search_problem`, shown above an empty list with its text in the search bar.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from django.urls import reverse
 from mlmodel.classes import CLASS_NAMES
 
 from .. import reads
-from ..listing import FILENAME, SHA256, Cursor, Filters, ListingPage, ListingQuery, today
+from ..listing import FILENAME, FIRST_DAY, SHA256, Cursor, Filters, ListingPage, ListingQuery, today
 from .filters import filter_specs
 
 SEARCH_FIELDS = [(FILENAME, "Filename starts with"), (SHA256, "SHA-256 starts with")]
+
+
+class ListingProblem(ValueError):
+    """Well-formed days the changelist cannot list; the message says why, for the staff member."""
 
 
 def query_string(params: Mapping[str, str]) -> str:
@@ -65,7 +71,7 @@ class PredictionChangeList:
         try:
             browse = ListingQuery(newest, oldest, filters)
         except ValueError as problem:
-            raise Http404(str(problem)) from None
+            raise ListingProblem(str(problem)) from None
         self.search_by = params.get("search_by") or FILENAME
         search = params.get("q", "").strip()
         self.search_text = search.lower() if self.search_by == SHA256 else search  # kept in the search bar
@@ -110,8 +116,9 @@ class PredictionChangeList:
         """What browse.html shows, the admin's own context aside."""
         query, listing = self.query, self.page()
         single_day = query.newest == query.oldest
-        previous_day = query.oldest - datetime.timedelta(days=1)
-        next_day = query.newest + datetime.timedelta(days=1)
+        # No links past the calendar's edges: before FIRST_DAY, or after today (and date.max).
+        previous_day = query.oldest - datetime.timedelta(days=1) if query.oldest > FIRST_DAY else None
+        next_day = query.newest + datetime.timedelta(days=1) if query.newest < today() else None
         without_search = dataclasses.replace(query, search="")
         if single_day:
             title = f"Predictions of {query.newest:%A %-d %B %Y}"
@@ -126,9 +133,9 @@ class PredictionChangeList:
             "is_first_page": self.cursor is None,
             "today": today(),
             "previous_day": previous_day,
-            "previous_day_url": self.url(day=previous_day.isoformat()),
-            "next_day": next_day if next_day <= today() else None,
-            "next_day_url": self.url(day=next_day.isoformat()),
+            "previous_day_url": self.url(day=previous_day.isoformat()) if previous_day else None,
+            "next_day": next_day,
+            "next_day_url": self.url(day=next_day.isoformat()) if next_day else None,
             "first_page_url": self.url(),
             "next_page_url": self.url(**{self.cursor_param: next_cursor}) if next_cursor else None,
             "export_url": reverse("admin:classifier_prediction_export") + self.url(),

@@ -22,6 +22,12 @@ def stored_fields(prediction: Prediction) -> list[tuple[str, object]]:
         ("Model version", prediction.model_version),
         ("SHA-256 of the upload", prediction.sha256),
         ("Upload", f"{prediction.image_format}, {prediction.image_width}×{prediction.image_height} pixels"),
+        (
+            "Repeat",
+            "yes: the same file was classified before by this model; this upload took that classification"
+            if prediction.repeat
+            else "no",
+        ),
     ]
 
 

@@ -22,6 +22,7 @@ from django.urls import URLPattern, path, reverse
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
 
+from ..errors import without_server_paths
 from ..listing import today
 from ..models import ModelVersion
 from .changelist import query_string
@@ -68,7 +69,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "subtitle": None,
             "versions": versions,
             "can_activate": can_activate,
-            "model_dir": settings.MODEL_DIR,
             "class_names": CLASS_NAMES,
             **(extra_context or {}),
         }
@@ -82,6 +82,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         try:
             artifacts.activate(version, settings.MODEL_DIR)
         except (ValueError, FileNotFoundError) as problem:
+            problem = without_server_paths(str(problem))
             messages.error(request, f"Model version {version!r} cannot be activated: {problem}")
             return
         LogEntry.objects.create(

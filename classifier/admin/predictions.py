@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from .. import export, reads, store
 from ..models import Prediction
-from .changelist import PredictionChangeList, query_string
+from .changelist import ListingProblem, PredictionChangeList, query_string
 from .display import CorrectionForm, preprocessing_fields, stored_fields
 
 
@@ -54,7 +54,11 @@ class PredictionAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = PredictionChangeList(request.GET, page_size=self.list_per_page)
+        try:
+            changelist = PredictionChangeList(request.GET, page_size=self.list_per_page)
+        except ListingProblem as problem:
+            messages.error(request, str(problem))
+            return HttpResponseRedirect(reverse("admin:classifier_prediction_changelist"))
         if changelist.search_problem:
             messages.error(request, changelist.search_problem)
         context = {
@@ -72,9 +76,12 @@ class PredictionAdmin(admin.ModelAdmin):
         """The whole filtered view (every page) as CSV, streamed as Cassandra pages it in."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = PredictionChangeList(request.GET)
-        if changelist.search_problem:
+        try:
+            changelist = PredictionChangeList(request.GET)
             problem = changelist.search_problem
+        except ListingProblem as listing_problem:
+            problem = str(listing_problem)
+        if problem:
             return HttpResponse(problem, status=400, content_type="text/plain; charset=utf-8")
         query = changelist.query
         rows = reads.rows(query)
