@@ -25,7 +25,7 @@ from .listing import Cursor, Filters, ListingQuery, today
 from .middleware import storage_unavailable
 from .models import Prediction
 from .recorder import Recorded, classify_and_record
-from .uploads import validate_upload
+from .uploads import Upload, validate_each
 
 api = NinjaAPI(
     title="fashionsite API",
@@ -135,17 +135,17 @@ for storage_error in CASSANDRA_DOWN:
 def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     """Multipart upload, field `image` (repeat it for several files). Items answer in upload order;
     an item that could not be classified has `filename` and `error` instead. 400 if none could."""
-    uploads, failures = {}, {}
-    for position, file in enumerate(image):
-        try:
-            uploads[position] = validate_upload(file)
-        except ValidationError as problem:
-            error = error_body(problem.code, problem.messages[0])
-            failures[position] = {"filename": file.name or "", **error}
+    try:
+        outcomes = validate_each(image)
+    except ValidationError as problem:  # no file, or too many
+        return Status(400, {**error_body(problem.code, problem.messages[0]), "predictions": []})
+    uploads = {n: outcome for n, outcome in enumerate(outcomes) if isinstance(outcome, Upload)}
     recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
     items = [
-        prediction_out(request, recorded[n].prediction, recorded[n].repeat) if n in recorded else failures[n]
-        for n in range(len(image))
+        prediction_out(request, recorded[n].prediction, recorded[n].repeat)
+        if n in recorded
+        else {"filename": outcome.filename, **error_body(outcome.code, outcome.message)}
+        for n, outcome in enumerate(outcomes)
     ]
     if not recorded:
         nothing = error_body("no_image_classified", "None of the uploaded files could be classified.")

@@ -2,9 +2,11 @@
 
 `validate_upload` turns one uploaded file into an `Upload` (its cleaned name, bytes and decoded
 image) or refuses it with a ValidationError whose code says why (empty, too_big, not_image,
-unsupported_format) and whose message names the file; `validate_uploads` does it for a whole upload,
-with the limit on the number of files. The form shows the messages, the API answers them as JSON;
-`http_status` gives both the same status. Nothing here writes to Cassandra (recorder.py does).
+unsupported_format) and whose message names the file; `validate_each` does it for every file of an
+upload, with the limit on the number of files, and answers each file in upload order with an
+`Upload` or a `Refused`: the files that are images are classified, the others are answered in place.
+The form's pages show the messages, the API answers them as JSON; `http_status` gives both the same
+status. Nothing here writes to Cassandra (recorder.py does).
 """
 
 from __future__ import annotations
@@ -67,6 +69,15 @@ def clean_filename(name: str) -> str:
     return name or "upload"
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A file of an upload that is not classified: its cleaned name, and why (code and message)."""
+
+    filename: str
+    code: str
+    message: str
+
+
 def refused(code: str, **params: object) -> ValidationError:
     return ValidationError(MESSAGES[code], code=code, params=params)
 
@@ -89,23 +100,22 @@ def validate_upload(file: UploadedFile) -> Upload:
     return Upload(filename=file.name or "", data=data, image=image, image_format=image.format)
 
 
-def validate_uploads(files: Iterable[UploadedFile]) -> list[Upload]:
-    """Every file of one upload, validated; one ValidationError listing each refused file otherwise
-    (an upload is stored whole or not at all)."""
+def validate_each(files: Iterable[UploadedFile]) -> list[Upload | Refused]:
+    """Every file of one upload, validated, in upload order: an `Upload`, or a `Refused` saying why.
+
+    A ValidationError only when the upload as a whole cannot be taken: no file, or too many."""
     files = [file for file in files if file]
     if not files:
         raise refused("required")
     if len(files) > settings.UPLOAD_MAX_FILES:
         raise refused("too_many", limit=settings.UPLOAD_MAX_FILES)
-    errors, uploads = [], []
+    outcomes: list[Upload | Refused] = []
     for file in files:
         try:
-            uploads.append(validate_upload(file))
+            outcomes.append(validate_upload(file))
         except ValidationError as error:
-            errors.append(error)
-    if errors:
-        raise ValidationError(errors)
-    return uploads
+            outcomes.append(Refused(clean_filename(file.name or ""), error.code, error.messages[0]))
+    return outcomes
 
 
 def http_status(codes: Iterable[str]) -> int:

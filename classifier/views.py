@@ -1,41 +1,72 @@
-"""The site's pages: the upload form with today's latest predictions, and a prediction's result."""
+"""The site's pages: the upload form with today's latest predictions, a prediction's result, the
+results of one upload of several photos, and the pictures they show."""
 
 import uuid
 
 from django.conf import settings
-from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import reads
+from . import batches, reads
+from .answers import answer_for
 from .charts import probability_chart_png
+from .errors import error_body, wants_json
 from .forms import UploadForm
 from .recorder import classify_and_record
+from .uploads import Upload
 
 
 @require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
+    """The upload form. A POST answers with the page of its results: one photo's result page, or the
+    results page of several; the upload card's script asks for that address as JSON (Accept)."""
     status = 200
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
-            recorded = classify_and_record(form.cleaned_data["images"])
-            if len(recorded) == 1:
-                return redirect(recorded[0].prediction)
-            messages.success(request, f"Classified {len(recorded)} images.")
-            return redirect("classifier:index")
+            outcomes = form.cleaned_data["images"]
+            recorded = iter(classify_and_record([item for item in outcomes if isinstance(item, Upload)]))
+            results = [next(recorded) if isinstance(item, Upload) else item for item in outcomes]
+            if len(results) == 1:
+                target = results[0].prediction.get_absolute_url()
+            else:
+                target = batches.results_url(results)
+            return JsonResponse({"url": target}) if wants_json(request) else redirect(target)
         status = form.http_status()
+        if wants_json(request):
+            [first, *_] = form.errors.as_data()["images"]
+            body = error_body(first.code, " ".join(form.error_messages()))
+            return JsonResponse({**body, "messages": form.error_messages()}, status=status)
     else:
         form = UploadForm()
-    context = {"form": form, "latest": reads.latest(), "max_bytes": settings.UPLOAD_MAX_BYTES}
+    context = {
+        "form": form,
+        "latest": reads.latest(),
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "max_files": settings.UPLOAD_MAX_FILES,
+    }
     return render(request, "classifier/index.html", context, status=status)
 
 
 @require_GET
 def result(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
-    return render(request, "classifier/result.html", {"prediction": reads.prediction_or_404(prediction_id)})
+    prediction = reads.prediction_or_404(prediction_id)
+    return render(
+        request, "classifier/result.html", {"prediction": prediction, "answer": answer_for(prediction)}
+    )
+
+
+@require_GET
+def batch(request: HttpRequest, token: str) -> HttpResponse:
+    items = [
+        {"item": item, "answer": answer_for(item.prediction) if item.prediction else None}
+        for item in batches.items_or_404(token)
+    ]
+    classified = sum(1 for entry in items if entry["item"].prediction)
+    context = {"items": items, "classified": classified, "refused": len(items) - classified}
+    return render(request, "classifier/batch.html", context)
 
 
 # A prediction never changes once written, so its pictures can be cached for good.

@@ -24,6 +24,7 @@ ITEM_FIELDS = {
     "probabilities",
     "top",
     "uncertain",
+    "uncertain_reason",
     "model_version",
     "sha256",
     "url",
