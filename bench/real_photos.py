@@ -132,7 +132,7 @@ def main() -> int:
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="held-out", help="what is measured")
     parser.add_argument("--adapt", action="store_true", help="correct the other split, train, measure again")
     parser.add_argument("--per-class", type=int, help="with --adapt: correct only N photos of each folder")
-    parser.add_argument("--profile", default="default", help="train_model profile for --adapt")
+    parser.add_argument("--profile", default="adapt", help="train_model profile of --adapt: %(default)s")
     parser.add_argument("--model-dir", type=Path, default=Path(settings.MODEL_DIR))
     args = parser.parse_args()
     if args.adapt and args.split == "all":

@@ -46,6 +46,8 @@ def _one_trip(image: np.ndarray, footwear: bool, rng: np.random.Generator) -> np
         garment, mask = _warped(garment, mask, rng, max_degrees=40 if footwear else 12)
     if rng.random() < 0.4:
         garment, mask = _ragged(garment, mask, rng)
+    if rng.random() < 0.25:
+        garment, mask = _cut_by_the_frame(garment, mask, rng)
     if rng.random() < 0.3:
         garment = cv2.GaussianBlur(garment, (0, 0), rng.uniform(0.3, 1.0))
     if rng.random() < 0.3:
@@ -162,6 +164,30 @@ def _warped(
     garment = cv2.warpPerspective(garment, matrix, (size, size), flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(mask, matrix, (size, size), flags=cv2.INTER_LINEAR)
     return garment, mask
+
+
+def _cut_by_the_frame(
+    garment: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Part of the garment lost past one or two edges of the photo, as when it fills the frame."""
+    rows = np.flatnonzero(mask.max(axis=1) > 0.5)
+    columns = np.flatnonzero(mask.max(axis=0) > 0.5)
+    if rows.size < 4 or columns.size < 4:
+        return garment, mask
+    keep = np.ones_like(mask)
+    for side in rng.choice(4, size=rng.integers(1, 3), replace=False):
+        span = rows if side < 2 else columns
+        cut = int(len(span) * rng.uniform(0.05, 0.25))
+        edge = span[0] + cut if side % 2 == 0 else span[-1] + 1 - cut
+        if side == 0:
+            keep[:edge] = 0
+        elif side == 1:
+            keep[edge:] = 0
+        elif side == 2:
+            keep[:, :edge] = 0
+        else:
+            keep[:, edge:] = 0
+    return garment * keep, mask * keep
 
 
 def _ragged(garment: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -98,7 +98,13 @@ def _load_with_keras() -> Dataset:
     # Imported here: Keras pulls in TensorFlow, which the explicit-directory path never needs.
     import keras
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    except Exception as error:  # Keras's downloader raises whatever the network gives it
+        raise FileNotFoundError(
+            f"Fashion-MNIST is not in Keras's dataset cache and could not be downloaded ({error}); "
+            "give the directory of its four .gz files (--data-dir or FASHION_MNIST_DIR)"
+        ) from error
     return _validated(x_train, y_train, x_test, y_test, source="Keras's dataset cache")
 
 

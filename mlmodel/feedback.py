@@ -75,6 +75,7 @@ def train_with_corrections(
     model_dir: Path | str,
     *,
     calibration: CalibrationPhotos | None = None,
+    initial_weights: Path | None = None,
     verbose: int = 1,
 ) -> tuple[TrainingResult, FeedbackReport]:
     """Train on Fashion-MNIST plus the corrected images; measure before and after.
@@ -92,7 +93,12 @@ def train_with_corrections(
         )
     baseline_version, before = _baseline(model_dir, dataset, corrected)
     result = train(
-        config, dataset, extra=corrected.subset(~like_test), calibration=calibration, verbose=verbose
+        config,
+        dataset,
+        extra=corrected.subset(~like_test),
+        calibration=calibration,
+        initial_weights=initial_weights,
+        verbose=verbose,
     )
     predicted = model_logits(result.model, corrected.images).argmax(axis=1)
     after_corrected = float(np.mean(predicted == corrected.labels))

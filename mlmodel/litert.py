@@ -17,7 +17,8 @@ def serving_model(model: keras.Model, temperature: float) -> keras.Model:
     """
     pixels = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE), dtype="uint8")
     images = keras.ops.expand_dims(keras.ops.cast(pixels, "float32"), axis=-1)
-    scaled = model(images) / temperature
+    # Averaged with the mirror image's logits, as in training's evaluation (training.model_logits).
+    scaled = (model(images) + model(keras.ops.flip(images, axis=2))) / (2 * temperature)
     probabilities = keras.ops.softmax(scaled)
     energy = temperature * keras.ops.logsumexp(scaled, axis=1)
     return keras.Model(pixels, [probabilities, energy], name="serving")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodel import artifacts
+from mlmodel import artifacts, novelty
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.evaluation import softmax
 from mlmodel.network import build_model
-from mlmodel.predictor import get_predictor
+from mlmodel.predictor import Predictor, get_predictor
 from mlmodel.publishing import publish
 from mlmodel.training import PROFILES, TrainingConfig, model_logits, resolve_precision, train
 
@@ -187,3 +187,54 @@ def test_train_model_command_publishes_activates_and_reports(tmp_path, fashion_m
 
     with pytest.raises(CommandError, match="Fashion-MNIST"):
         call_command("train_model", "--data-dir", str(tmp_path / "missing"), "--model-dir", str(model_dir))
+
+
+def test_models_say_none_of_the_ten_below_the_threshold_they_were_published_with(tmp_path, fashion_mnist_dir):
+    from django.core.management import call_command
+
+    model_dir = tmp_path / "models"
+    arguments = ["--profile", "quick", "--epochs", "1", "--subset", "2000", "--batch-size", "32"]
+    arguments += ["--data-dir", str(fashion_mnist_dir), "--model-dir", str(model_dir)]
+    call_command("train_model", *arguments, verbosity=0)
+    (version,) = [entry["version"] for entry in artifacts.list_versions(model_dir)]
+    metadata = artifacts.read_metadata(version, model_dir)
+    # The twenty shipped photos (the test settings' CLOTHING_PHOTOS_DIR) are too few to set it on.
+    assert "validation images made to look like phone photos" in metadata["none_of_the_ten_set_on"]
+    predictor = Predictor.load(version, model_dir)
+    threshold = metadata["none_of_the_ten_below"]
+    assert predictor.none_of_the_ten_below == threshold
+    noise = np.random.default_rng(0).integers(0, 256, size=(50, 28, 28), dtype=np.uint8)
+    for found in predictor.classify(noise):
+        assert found.none_of_the_ten is (found.energy < threshold)
+
+
+def test_the_threshold_flags_the_share_asked_for():
+    energies = np.random.default_rng(0).normal(8, 2, size=1001)
+    assert np.mean(energies < novelty.threshold(energies)) == pytest.approx(novelty.FLAGGED_SHARE, abs=0.002)
+    logits = np.array([[5.0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0.5] * 10])
+    # A confident answer has the higher energy; even logits the lower, however large the temperature.
+    for temperature in (0.5, 1.0, 2.0):
+        confident, even = novelty.energy(logits, temperature)
+        assert confident > even
+
+
+def test_the_adapt_profile_fine_tunes_the_active_model(tmp_path, fashion_mnist_dir):
+    from django.core.management import call_command
+
+    model_dir = tmp_path / "models"
+    common = ["--data-dir", str(fashion_mnist_dir), "--model-dir", str(model_dir), "--batch-size", "32"]
+    call_command(
+        "train_model", "--profile", "quick", "--epochs", "2", "--subset", "3000", *common, verbosity=0
+    )
+    base = artifacts.read_metadata(artifacts.active_version(model_dir), model_dir)["test_accuracy"]
+    tiny = ["--epochs", "1", "--subset", "300", "--no-activate", *common]
+    call_command("train_model", "--profile", "adapt", *tiny, verbosity=0)
+    call_command("train_model", "--profile", "quick", *tiny, verbosity=0)
+    by_profile = {
+        entry["start_from_active"]: entry["test_accuracy"]
+        for entry in artifacts.list_versions(model_dir)
+        if entry["subset"] == 300
+    }
+    # One epoch on 300 images: from scratch that is little; from the active model it keeps most of it.
+    assert by_profile[True] >= base - 0.05
+    assert by_profile[True] >= by_profile[False] + 0.1

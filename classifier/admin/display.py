@@ -18,6 +18,7 @@ def stored_fields(prediction: Prediction) -> list[tuple[str, object]]:
         ("Filename", prediction.filename),
         ("Label", f"{prediction.label} (class {prediction.label_index})"),
         ("Confidence", f"{prediction.confidence:.4f}" + (" (uncertain)" if prediction.uncertain else "")),
+        ("None of the ten classes?", _none_of_the_ten(prediction)),
         ("Model version", prediction.model_version),
         ("SHA-256 of the upload", prediction.sha256),
         ("Upload", f"{prediction.image_format}, {prediction.image_width}×{prediction.image_height} pixels"),
@@ -32,10 +33,19 @@ def preprocessing_fields(prediction: Prediction) -> list[tuple[str, str]]:
             return " × ".join(map(str, value)) if len(value) == 2 else ", ".join(map(str, value))
         return "—" if value is None else str(value)
 
-    return [
-        (name.replace("_", " ").capitalize(), shown(value))
-        for name, value in prediction.preprocessing_decisions.items()
-    ]
+    decisions = dict(prediction.preprocessing_decisions)
+    segmentation = decisions.pop("segmentation", None)
+    fields = [(name.replace("_", " ").capitalize(), shown(value)) for name, value in decisions.items()]
+    if (
+        segmentation is not None
+    ):  # a phone photo: the garment was cut out (its outline is drawn on the upload)
+        left, top, right, bottom = segmentation["box"]
+        fields += [
+            ("Garment share of the photo", f"{segmentation['mask_share']:.0%}"),
+            ("Garment box", f"{left:.0%}–{right:.0%} across, {top:.0%}–{bottom:.0%} down"),
+            ("Pair split", "yes: the larger of two items kept" if segmentation["pair_split"] else "no"),
+        ]
+    return fields
 
 
 class CorrectionForm(forms.Form):
@@ -45,3 +55,10 @@ class CorrectionForm(forms.Form):
         choices=[("", "— no correction —"), *((name, name) for name in CLASS_NAMES)],
         help_text="The true class of this upload, if the prediction is wrong (or to confirm it).",
     )
+
+
+def _none_of_the_ten(prediction: Prediction) -> str:
+    if prediction.energy is None:
+        return "— (not scored: the model predates the score)"
+    verdict = "probably none of them" if prediction.none_of_the_ten else "no"
+    return f"{verdict} (energy score {prediction.energy:.3f})"

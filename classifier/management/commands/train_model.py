@@ -26,7 +26,7 @@ from mlmodel.feedback import NoUsableCorrections, train_with_corrections
 from mlmodel.novelty import load_calibration_photos
 from mlmodel.publishing import publish
 from mlmodel.report import summary
-from mlmodel.training import PROFILES, train
+from mlmodel.training import PROFILES, TrainingConfig, train
 
 NEXT_STEP = "Correct labels in the admin first, or train without --include-corrections."
 
@@ -106,14 +106,13 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from error
 
         verbose = 1 if options["verbosity"] >= 1 else 0
+        how = {"calibration": calibration, "initial_weights": _start(config, model_dir), "verbose": verbose}
         feedback = None
         if corrected is None:
-            result = train(config, dataset, calibration=calibration, verbose=verbose)
+            result = train(config, dataset, **how)
         else:
             try:
-                result, feedback = train_with_corrections(
-                    config, dataset, corrected, model_dir, calibration=calibration, verbose=verbose
-                )
+                result, feedback = train_with_corrections(config, dataset, corrected, model_dir, **how)
             except NoUsableCorrections as error:
                 raise CommandError(f"{error} {NEXT_STEP}") from error
         activate = not options["no_activate"]
@@ -145,3 +144,13 @@ class Command(BaseCommand):
             raise CommandError(f"--include-corrections: no corrected predictions were found. {NEXT_STEP}")
         self.stdout.write(f"Found {len(corrected)} corrected images to add to the training data.")
         return corrected
+
+
+def _start(config: TrainingConfig, model_dir: Path) -> Path | None:
+    """The saved model a fine-tuning profile starts from: the active one."""
+    if not config.start_from_active:
+        return None
+    try:
+        return artifacts.model_path(artifacts.active_version(model_dir), model_dir)
+    except (FileNotFoundError, ValueError) as error:
+        raise CommandError(f"This profile fine-tunes the active model, and there is none: {error}") from error

@@ -1,0 +1,105 @@
+"""Real phone photos through the site: what is stored, the outline on the result and admin pages.
+
+The photos are the CC0 ones shipped in tests/photos (from the development set), so these tests run
+where ../shared is missing too.
+"""
+
+import io
+import json
+import uuid
+from pathlib import Path
+
+import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from classifier import reads
+from mlmodel.clothing_photos import list_photos
+
+from .helpers import cassandra_db, png_bytes
+
+pytestmark = cassandra_db
+
+PHOTOS = list_photos(Path(__file__).parent / "photos")
+SHOES = next(photo for photo in PHOTOS if photo.folder == "shoes")
+
+
+def _upload(client, name: str, data: bytes, content_type: str = "image/jpeg"):
+    response = client.post(
+        reverse("classifier:index"), {"images": [SimpleUploadedFile(name, data, content_type)]}
+    )
+    assert response.status_code == 302, response.content[:500]
+    return reads.find(uuid.UUID(response.url.rstrip("/").rsplit("/", 1)[-1])), response.url
+
+
+def _phone_jpeg(photo: Path, size: tuple[int, int], orientation: int | None = None) -> bytes:
+    """A large JPEG of a real photo, stored sideways with an EXIF orientation as phones do."""
+    image = Image.open(photo).convert("RGB").resize(size, Image.Resampling.BICUBIC)
+    exif = Image.Exif()
+    if orientation is not None:
+        image = image.transpose(Image.Transpose.ROTATE_90)  # stored turned; EXIF 6 turns it back
+        exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_phone_photo_is_cut_out_and_its_outline_shown(client):
+    prediction, url = _upload(client, "IMG_0001.jpg", SHOES.path.read_bytes())
+    decisions = json.loads(prediction.preprocessing)
+    assert decisions["method"] == "grabcut" and decisions["inverted"] is True
+    segmentation = decisions["segmentation"]
+    assert 0.05 < segmentation["mask_share"] < 0.95
+    assert len(segmentation["outline"]) >= 4
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert '<svg class="outline"' in page.text and "<polygon points=" in page.text
+    assert "the garment outlined" in page.text
+    pixels = np.asarray(Image.open(io.BytesIO(reads.images_of(prediction.id).model_input_png)))
+    assert pixels.shape == (28, 28) and pixels.max() == 255
+
+
+def test_a_fashion_mnist_image_has_no_outline(client, test_image_pngs):
+    png, _ = test_image_pngs[0]
+    prediction, url = _upload(client, "boot.png", png, "image/png")
+    assert "segmentation" not in json.loads(prediction.preprocessing)
+    assert "<polygon" not in client.get(url).text
+
+
+def test_a_12_megapixel_photo_keeps_its_size_and_its_thumbnail_is_upright(client):
+    data = _phone_jpeg(SHOES.path, (3024, 4032), orientation=6)
+    prediction, _ = _upload(client, "IMG_0002.jpg", data)
+    # The stored size is the file's own, though it was decoded at 1/8 of it.
+    assert (prediction.image_width, prediction.image_height) == (4032, 3024)
+    assert json.loads(prediction.preprocessing)["exif_transposed"] is True
+    thumbnail = Image.open(io.BytesIO(reads.images_of(prediction.id).thumbnail_jpeg))
+    assert thumbnail.height > thumbnail.width  # shown as the phone took it: portrait
+    assert max(thumbnail.size) == 160
+
+
+def test_admin_detail_shows_the_outline_and_what_segmentation_decided(client, staff_client):
+    prediction, _ = _upload(client, "IMG_0003.jpg", SHOES.path.read_bytes())
+    detail = staff_client.get(reverse("admin:classifier_prediction_change", args=[prediction.id]))
+    assert detail.status_code == 200
+    assert "<polygon points=" in detail.text
+    assert "Garment share of the photo" in detail.text and "Pair split" in detail.text
+    assert "None of the ten classes?" in detail.text
+
+
+def test_api_says_whether_an_answer_is_uncertain_and_why(client, test_image_pngs):
+    png, _ = test_image_pngs[0]
+    response = client.post("/api/predictions", {"image": SimpleUploadedFile("a.png", png, "image/png")})
+    assert response.status_code == 201
+    [item] = response.json()["predictions"]
+    assert item["uncertain_reason"] in (None, "none_of_the_ten", "low_confidence")
+    assert item["uncertain"] is (item["uncertain_reason"] is not None)
+
+
+def test_a_grey_picture_is_never_segmented(client):
+    # An enlarged Fashion-MNIST-like picture on black: the product-photo path, no outline.
+    pixels = np.zeros((300, 300), np.uint8)
+    pixels[40:260, 90:210] = 200
+    prediction, _ = _upload(client, "plain.png", png_bytes(pixels), "image/png")
+    assert json.loads(prediction.preprocessing)["method"] == "product-photo"
