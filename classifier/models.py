@@ -32,7 +32,8 @@ ALLOW FILTERING and none scans the table; reads.py and store.py run them as prep
   clustered by (sha256, id DESC).
 - The same file seen before by the active model (repeat uploads): `prediction_by_sha256`, partition:
   the full SHA-256.
-- One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`.
+- One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`;
+  the heat map of why the model answered so, once computed: `prediction_explanation`.
 - Every prediction staff corrected, across all days (`train_model --include-corrections`, see
   `classifier/corrections.py`): an SAI index on `prediction(corrected_label)`, one query per class,
   `WHERE corrected_label = ?`. The one query here without a partition key: each node answers it from
@@ -243,6 +244,21 @@ class PredictionBySha256Prefix(Model):
     label = columns.Text(required=True)
     model_version = columns.Text(required=True)
     confidence = columns.Float(required=True)
+
+
+class PredictionExplanation(Model):
+    """Why the model answered what it did (mlmodel.explanation), computed when first asked for and
+    kept: a prediction and the model version that made it never change, so neither does its map.
+    Deleted with its prediction (store.delete)."""
+
+    __table_name__ = "prediction_explanation"
+
+    id = columns.TimeUUID(primary_key=True)
+    method = columns.Text(required=True)  # mlmodel.explanation.METHOD: a map made otherwise is remade
+    sensitivity = columns.Blob(required=True)  # 28x28 float16
+    probability = columns.Float(required=True)
+    lowest = columns.Float(required=True)
+    computed_at = columns.DateTime(required=True)
 
 
 class ModelVersion(django_models.Model):

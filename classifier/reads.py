@@ -27,6 +27,7 @@ from .models import (
     PredictionByFilename,
     PredictionBySha256,
     PredictionBySha256Prefix,
+    PredictionExplanation,
     PredictionHour,
     PredictionHourByModelVersion,
     PredictionImages,
@@ -142,6 +143,13 @@ def images_or_404(prediction_id: uuid.UUID) -> PredictionImages:
     if images is None:
         raise Http404("No prediction with this id.")
     return images
+
+
+def explanation_of(prediction_id: uuid.UUID) -> dict | None:
+    """The stored heat map of a prediction (explanations.py), if it was computed."""
+    table = cql.table(PredictionExplanation)
+    statement = f"SELECT method, sensitivity, probability, lowest FROM {table} WHERE id = ?"
+    return cql.execute(statement, (prediction_id,)).one()
 
 
 def earlier_prediction(sha256: str, model_version: str) -> Prediction | None:

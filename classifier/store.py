@@ -21,6 +21,7 @@ from .models import (
     PredictionByFilename,
     PredictionBySha256,
     PredictionBySha256Prefix,
+    PredictionExplanation,
     PredictionHour,
     PredictionHourByModelVersion,
     PredictionImages,
@@ -118,6 +119,8 @@ class UploadRows:
                     "WHERE bucket = ? AND sha256 = ? AND id = ?",
                     (prediction.sha256[:SHA256_BUCKET_DIGITS], prediction.sha256, prediction.id),
                 ),
+                # Not a lookup, but like one made from the prediction: its heat map, if computed.
+                (f"DELETE FROM {cql.table(PredictionExplanation)} WHERE id = ?", (prediction.id,)),
             ),
             images=(f"DELETE FROM {cql.table(PredictionImages)} WHERE id = ?", (prediction.id,)),
         )
@@ -144,7 +147,7 @@ def record(values: Mapping[str, object], images: Mapping[str, bytes]) -> Predict
     images_written.result()
     cql.execute(*rows.prediction)
     day, hour = partition_of(values["id"])
-    return Prediction(**{name: values[name] for name in UPLOAD_COLUMNS}, day=day, hour=hour)
+    return Prediction(**{name: values.get(name) for name in UPLOAD_COLUMNS}, day=day, hour=hour)
 
 
 def delete(prediction: Prediction) -> None:
@@ -175,3 +178,15 @@ def clear_correction(prediction_id: uuid.UUID) -> bool:
         (day, hour, prediction_id),
     )
     return result.was_applied
+
+
+def save_explanation(
+    prediction_id: uuid.UUID, method: str, sensitivity: bytes, probability: float, lowest: float
+) -> None:
+    """Keep a computed heat map (explanations.py). Two requests computing it at once write the same row."""
+    cql.execute(
+        f"INSERT INTO {cql.table(PredictionExplanation)} "
+        "(id, method, sensitivity, probability, lowest, computed_at) "
+        "VALUES (?, ?, ?, ?, ?, toTimestamp(now()))",
+        (prediction_id, method, sensitivity, probability, lowest),
+    )

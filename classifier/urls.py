@@ -14,4 +14,6 @@ urlpatterns = [
     path("predictions/<uuid:prediction_id>/chart.png", views.chart, name="chart"),
     path("predictions/<uuid:prediction_id>/input.png", views.model_input, name="model_input"),
     path("predictions/<uuid:prediction_id>/thumbnail.jpg", views.thumbnail, name="thumbnail"),
+    path("predictions/<uuid:prediction_id>/why-input.png", views.why_input, name="why_input"),
+    path("predictions/<uuid:prediction_id>/why-photo.png", views.why_photo, name="why_photo"),
 ]

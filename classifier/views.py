@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import batches, reads
+from . import batches, explanations, heatmaps, reads
 from .answers import answer_for
 from .charts import probability_chart_png
-from .errors import error_body, wants_json
+from .errors import error_body, error_response, wants_json
 from .forms import UploadForm
 from .recorder import classify_and_record
 from .uploads import Upload
@@ -53,9 +53,12 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def result(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     prediction = reads.prediction_or_404(prediction_id)
-    return render(
-        request, "classifier/result.html", {"prediction": prediction, "answer": answer_for(prediction)}
-    )
+    context = {"prediction": prediction, "answer": answer_for(prediction)}
+    try:  # the first view of a result computes its heat map (explanations.py)
+        context["why"] = heatmaps.why_sentence(explanations.explanation(prediction), prediction.label)
+    except explanations.Unexplainable as problem:
+        context["why_missing"] = str(problem)
+    return render(request, "classifier/result.html", context)
 
 
 @require_GET
@@ -92,3 +95,34 @@ def model_input(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
 def thumbnail(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     images = reads.images_or_404(prediction_id)
     return HttpResponse(images.thumbnail_jpeg, content_type="image/jpeg")
+
+
+def _unexplainable(request: HttpRequest, problem: explanations.Unexplainable) -> HttpResponse:
+    return error_response(request, 404, "not_explainable", str(problem))
+
+
+@require_GET
+@immutable
+def why_input(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
+    """The heat map over the 28x28 input."""
+    prediction = reads.prediction_or_404(prediction_id)
+    try:
+        made = explanations.explanation(prediction)
+    except explanations.Unexplainable as problem:
+        return _unexplainable(request, problem)
+    images = reads.images_or_404(prediction_id)
+    return HttpResponse(heatmaps.over_input(images.model_input_png, made), content_type="image/png")
+
+
+@require_GET
+@immutable
+def why_photo(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
+    """The heat map over the garment in the photo's thumbnail."""
+    prediction = reads.prediction_or_404(prediction_id)
+    try:
+        made = explanations.explanation(prediction)
+    except explanations.Unexplainable as problem:
+        return _unexplainable(request, problem)
+    images = reads.images_or_404(prediction_id)
+    picture = heatmaps.over_photo(images.thumbnail_jpeg, made, prediction.preprocessing_decisions)
+    return HttpResponse(picture, content_type="image/png")
