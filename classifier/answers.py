@@ -1,8 +1,9 @@
 """A prediction's answer in plain words, as the result and batch pages say it.
 
 The probabilities are calibrated (temperature scaling, mlmodel.evaluation), so "a 48% chance" means
-what it says, and the words follow them: sure at or above UNCERTAIN_BELOW ("Sneaker"), unsure below
-it ("Probably a Shirt, maybe a T-shirt/top"), and "probably none of the ten classes" when the model's
+what it says, and the words follow them: sure at or above UNCERTAIN_BELOW ("Sneaker"; below 90% it
+says it is not certain and names the runner-up), unsure below it ("Probably a Shirt, maybe a
+T-shirt/top"), and "probably none of the ten classes" when the model's
 energy score says the photo is like none of what it knows (Prediction.uncertain_reason).
 """
 
@@ -17,6 +18,8 @@ from .models import Prediction
 SURE = "sure"
 UNSURE = "low_confidence"
 NONE_OF_THE_TEN = "none_of_the_ten"
+# A sure answer below this chance says it is not certain, and names the runner-up.
+QUITE_SURE_FROM = 0.9
 # An unsure answer names the third class too when it has at least this chance.
 MENTION_THIRD_FROM = 0.1
 # "Trouser" is Fashion-MNIST's name; English needs the plural, without an article.
@@ -83,4 +86,12 @@ def answer_for(prediction: Prediction) -> Answer:
             f"and {a(second)} {percent(p_second)}.",
             top,
         )
-    return Answer(SURE, best, f"The model is sure: it gives {a(best)} a {percent(p_best)} chance.", top)
+    if p_best >= QUITE_SURE_FROM:
+        return Answer(SURE, best, f"The model is sure: it gives {a(best)} a {percent(p_best)} chance.", top)
+    return Answer(
+        SURE,
+        best,
+        f"Most likely, not certain: the model gives {a(best)} a {percent(p_best)} chance "
+        f"and {a(second)} {percent(p_second)}.",
+        top,
+    )

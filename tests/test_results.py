@@ -58,7 +58,9 @@ def test_an_unsure_answer_says_probably_and_maybe(client, settings):
     assert top_three(page) == [("Shirt", "48%"), ("T-shirt/top", "31%"), ("Pullover", "12%")]
     # The same probabilities above the threshold are a sure answer: the words follow the setting.
     settings.UNCERTAIN_BELOW = 0.4
-    assert text_of(result_page(client, prediction), "answer") == "Shirt"
+    page = result_page(client, prediction)
+    assert text_of(page, "answer") == "Shirt"
+    assert "Most likely, not certain: the model gives a Shirt a 48% chance and a T-shirt/top 31%." in page
 
 
 def test_an_unlikely_third_class_is_not_mentioned_and_trousers_take_no_article(client):
