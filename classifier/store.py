@@ -25,6 +25,7 @@ from .models import (
     PredictionHour,
     PredictionHourByModelVersion,
     PredictionImages,
+    SuggestionByVisitor,
     name_key,
     partition_of,
 )
@@ -190,3 +191,20 @@ def save_explanation(
         "VALUES (?, ?, ?, ?, ?, toTimestamp(now()))",
         (prediction_id, method, sensitivity, probability, lowest),
     )
+
+
+def suggest(prediction_id: uuid.UUID, label: str, at: datetime.datetime) -> bool:
+    """Record a visitor's suggestion of the true class (only those two columns; a later one replaces
+    it); False if the prediction is gone. Not a correction: staff accept it as one (admin)."""
+    day, hour = partition_of(prediction_id)
+    result = cql.execute(
+        f"UPDATE {cql.table(Prediction)} SET suggested_label = ?, suggested_at = ? "
+        "WHERE day = ? AND hour = ? AND id = ? IF EXISTS",
+        (label, at, day, hour, prediction_id),
+    )
+    return result.was_applied
+
+
+def count_suggestion(visitor: str) -> None:
+    """Note that a visitor sent a suggestion; the row expires after an hour (the table's TTL)."""
+    cql.execute(f"INSERT INTO {cql.table(SuggestionByVisitor)} (visitor, id) VALUES (?, now())", (visitor,))

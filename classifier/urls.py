@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.export, name="metrics"),
     path("predictions/<uuid:prediction_id>/", views.result, name="result"),
+    path("predictions/<uuid:prediction_id>/suggest", views.suggest, name="suggest"),
     path("results/<str:token>/", views.batch, name="batch"),
     path("predictions/<uuid:prediction_id>/chart.png", views.chart, name="chart"),
     path("predictions/<uuid:prediction_id>/input.png", views.model_input, name="model_input"),

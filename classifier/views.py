@@ -4,17 +4,21 @@ results of one upload of several photos, and the pictures they show."""
 import uuid
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import batches, explanations, heatmaps, reads
+from . import batches, explanations, heatmaps, reads, store, suggestions
 from .answers import answer_for
 from .charts import probability_chart_png
 from .errors import error_body, error_response, wants_json
 from .forms import UploadForm
+from .models import Prediction
 from .recorder import classify_and_record
+from .suggestions import SuggestionForm
 from .uploads import Upload
 
 
@@ -52,13 +56,35 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def result(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
-    prediction = reads.prediction_or_404(prediction_id)
-    context = {"prediction": prediction, "answer": answer_for(prediction)}
+    return _result_page(request, reads.prediction_or_404(prediction_id), SuggestionForm())
+
+
+def _result_page(
+    request: HttpRequest, prediction: Prediction, form: SuggestionForm, status: int = 200
+) -> HttpResponse:
+    context = {"prediction": prediction, "answer": answer_for(prediction), "suggestion_form": form}
     try:  # the first view of a result computes its heat map (explanations.py)
         context["why"] = heatmaps.why_sentence(explanations.explanation(prediction), prediction.label)
     except explanations.Unexplainable as problem:
         context["why_missing"] = str(problem)
-    return render(request, "classifier/result.html", context)
+    return render(request, "classifier/result.html", context, status=status)
+
+
+@require_POST
+def suggest(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
+    """A visitor's "Wrong answer?": stored as a suggestion for staff, at most SUGGESTIONS_PER_HOUR."""
+    prediction = reads.prediction_or_404(prediction_id)
+    form = SuggestionForm(request.POST)
+    if not form.is_valid():
+        return _result_page(request, prediction, form, status=400)
+    if not suggestions.take_one(suggestions.visitor_key(request)):
+        form.add_error(None, suggestions.limit_message())
+        return _result_page(request, prediction, form, status=429)
+    label = form.cleaned_data["label"]
+    if not store.suggest(prediction.id, label, timezone.now()):
+        raise Http404("No prediction with this id.")  # deleted meanwhile
+    messages.success(request, f"Thank you: your answer, {label}, is stored for our staff to check.")
+    return redirect(prediction)
 
 
 @require_GET
