@@ -29,6 +29,9 @@ class MultipleImageField(forms.FileField):
 
 class UploadForm(forms.Form):
     images = MultipleImageField(label="Choose photos")
+    # No `required` in the page: a photo taken with the camera input (a second field of the same
+    # name) would not satisfy the browser's check of this one. The server asks for a file instead.
+    use_required_attribute = False
 
     def http_status(self) -> int:
         """The HTTP status that tells a program what went wrong: 413 too large, 415 not an image."""

@@ -164,23 +164,30 @@ def test_on_a_desktop_the_camera_button_is_not_shown(page, live_server):
     expect(page.get_by_text("Choose photos")).to_be_visible()
 
 
-def test_without_javascript_the_plain_form_uploads_several_photos(live_server, test_image_pngs, tmp_path):
+def test_without_javascript_the_plain_form_uploads_chosen_photos_and_one_from_the_camera(
+    live_server, test_image_pngs, tmp_path
+):
     from playwright.sync_api import sync_playwright
 
     paths = []
-    for n, (png, _) in enumerate(test_image_pngs[:2]):
+    for n, (png, _) in enumerate(test_image_pngs[:3]):
         paths.append(tmp_path / f"plain-{n}.png")
         paths[-1].write_bytes(png)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        page = browser.new_context(java_script_enabled=False).new_page()
+        context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+        page = context.new_page()
         page.goto(live_server.url)
         expect(page.locator("form.upload")).not_to_have_class(re.compile("enhanced"))
-        page.get_by_label("Choose photos").set_input_files([str(path) for path in paths])
+        page.get_by_label("Choose photos").set_input_files([str(path) for path in paths[:2]])
+        page.get_by_label("Take a photo").set_input_files(str(paths[2]))
         page.get_by_role("button", name="Classify").click()
         page.wait_for_url(re.compile(r"/results/"))
-        expect(page.locator("ol.results > li")).to_have_count(2)
-        expect(page.locator("ol.results > li").nth(0)).to_contain_text("plain-0.png")
+        expect(page.locator("ol.results > li")).to_have_count(3)
+        expect(page.locator("ol.results > li .filename")).to_have_text(
+            ["plain-0.png", "plain-1.png", "plain-2.png"]
+        )
+        check_page(page)
         browser.close()
 
 
