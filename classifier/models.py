@@ -34,14 +34,9 @@ ALLOW FILTERING and none scans the table; reads.py and store.py run them as prep
   the full SHA-256.
 - One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`;
   the heat map of why the model answered so, once computed: `prediction_explanation`.
-- The same, only predictions with a visitor's suggestion (the admin's filter, staff accepting
-  suggestions as corrections): an SAI index on `prediction(suggested_at)`, `suggested_at >= 0` within
-  the partition (SAI skips null values: uploads without a suggestion cost it nothing). A search's
-  lookup rows do not carry the suggestion (it changes), so a search with this filter reads its
-  matches' `prediction` rows to check it.
-- How many suggestions a visitor sent in the past hour (their rate limit):
-  `suggestion_by_visitor`, partition: a keyed hash of the visitor's address, rows expiring after an
-  hour (TTL), read with `LIMIT` the allowance.
+- The same, only predictions with a visitor's suggestion: an SAI index on `suggested_at`, any time
+  (SAI skips nulls); a search, whose lookup rows lack the suggestion, checks its matches' rows.
+- A visitor's suggestions in the past hour (their rate limit): `suggestion_by_visitor`.
 - Every prediction staff corrected, across all days (`train_model --include-corrections`, see
   `classifier/corrections.py`): an SAI index on `prediction(corrected_label)`, one query per class,
   `WHERE corrected_label = ?`. The one query here without a partition key: each node answers it from
@@ -285,7 +280,8 @@ class PredictionExplanation(Model):
 
 
 class SuggestionByVisitor(Model):
-    """The suggestions one visitor sent in the past hour: their rate limit (suggestions.py)."""
+    """The suggestions one visitor sent in the past hour, their rate limit (suggestions.py): rows
+    expire after an hour, and a read of `LIMIT` the allowance counts them."""
 
     __table_name__ = "suggestion_by_visitor"
     __options__ = {"default_time_to_live": 3600}
