@@ -28,7 +28,7 @@ from .listing import Cursor, Filters, ListingQuery, today
 from .middleware import storage_unavailable
 from .models import Prediction, is_prediction_id
 from .recorder import Recorded, classify_and_record
-from .uploads import check_pixel_budget, validate_upload
+from .uploads import Upload, http_status, validate_each
 
 api = NinjaAPI(
     title="fashionsite API",
@@ -173,20 +173,17 @@ def create_predictions(request: HttpRequest, image: File[list[UploadedFile]]):
     """Multipart upload, field `image` (repeat it for several files). Items answer in upload order;
     an item that could not be classified has `filename` and `error` instead. 400 if none could."""
     try:
-        check_pixel_budget(image)  # from the headers, before any picture is decoded
-    except ValidationError as problem:
-        return Status(413, error_body(problem.code, problem.messages[0]))
-    uploads, failures = {}, {}
-    for position, file in enumerate(image):
-        try:
-            uploads[position] = validate_upload(file)
-        except ValidationError as problem:
-            error = error_body(problem.code, problem.messages[0])
-            failures[position] = {"filename": file.name or "", **error}
+        outcomes = validate_each(image)
+    except ValidationError as problem:  # no file, too many, or too many pixels to decode
+        status = http_status([problem.code])
+        return Status(status, {**error_body(problem.code, problem.messages[0]), "predictions": []})
+    uploads = {n: outcome for n, outcome in enumerate(outcomes) if isinstance(outcome, Upload)}
     recorded: dict[int, Recorded] = dict(zip(uploads, classify_and_record(list(uploads.values()))))
     items = [
-        prediction_out(request, recorded[n].prediction) if n in recorded else failures[n]
-        for n in range(len(image))
+        prediction_out(request, recorded[n].prediction)
+        if n in recorded
+        else {"filename": outcome.filename, **error_body(outcome.code, outcome.message)}
+        for n, outcome in enumerate(outcomes)
     ]
     if not recorded:
         nothing = error_body("no_image_classified", "None of the uploaded files could be classified.")

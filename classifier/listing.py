@@ -1,9 +1,10 @@
 """What a listing of predictions asks for and what it gets, apart from how it is read (reads.py).
 
 A `ListingQuery` is a query spec: a range of days (one day or several), optional filters (predicted
-label, model version, "uncertain") and an optional search (filename prefix, or SHA-256 prefix across
-all days). The site's front page, the API's day listing and the admin's changelist all ask with one;
-`reads.page()` answers it one `ListingPage` at a time, each with the `Cursor` of the next.
+label, model version, "uncertain", "with a visitor's suggestion") and an optional search (filename
+prefix, or SHA-256 prefix across all days). The site's front page, the API's day listing and the
+admin's changelist all ask with one; `reads.page()` answers it one `ListingPage` at a time, each with
+the `Cursor` of the next.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ MAX_RANGE_DAYS = 3660  # ten years: one small query per year of the range lists 
 # prediction is older, and the calendar before it is where date arithmetic overflows.
 FIRST_DAY = datetime.date(1582, 10, 15)
 HEX_DIGITS = frozenset("0123456789abcdef")
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def today() -> datetime.date:
@@ -36,9 +38,10 @@ class Filters:
     label: str | None = None
     model_version: str | None = None
     uncertain: bool = False  # confidence below settings.UNCERTAIN_BELOW
+    suggested: bool = False  # a visitor suggested the true class
 
     def __bool__(self) -> bool:
-        return bool(self.label or self.model_version or self.uncertain)
+        return bool(self.label or self.model_version or self.uncertain or self.suggested)
 
     def cql(self) -> tuple[list[str], list[object]]:
         """Conditions on `prediction`'s SAI-indexed columns, and their values."""
@@ -52,10 +55,14 @@ class Filters:
         if self.uncertain:
             conditions.append("confidence < ?")
             values.append(settings.UNCERTAIN_BELOW)
+        if self.suggested:  # any time at all: SAI skips the rows without one
+            conditions.append("suggested_at >= ?")
+            values.append(EPOCH)
         return conditions, values
 
     def accepts(self, row: dict) -> bool:
-        """Whether a lookup-table row (with label, model_version, confidence) passes the filters."""
+        """Whether a lookup-table row (with label, model_version, confidence) passes the filters; not
+        `suggested`, which lookup rows do not carry (reads.py checks it on the predictions)."""
         return (
             (not self.label or row["label"] == self.label)
             and (not self.model_version or row["model_version"] == self.model_version)

@@ -32,7 +32,11 @@ ALLOW FILTERING and none scans the table; reads.py and store.py run them as prep
   clustered by (sha256, id DESC).
 - The same file seen before by the active model (repeat uploads, each stored as a prediction of its
   own that takes the earlier classification): `prediction_by_sha256`, partition: the full SHA-256.
-- One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`.
+- One prediction by id: `prediction` (the id names its partition); its images: `prediction_images`;
+  the heat map of why the model answered so, once computed: `prediction_explanation`.
+- The same, only predictions with a visitor's suggestion: an SAI index on `suggested_at`, any time
+  (SAI skips nulls); a search, whose lookup rows lack the suggestion, checks its matches' rows.
+- A visitor's suggestions in the past hour (their rate limit): `suggestion_by_visitor`.
 - Every prediction staff corrected, across all days (`train_model --include-corrections`, see
   `classifier/corrections.py`): an SAI index on `prediction(corrected_label)`, one query per class,
   `WHERE corrected_label = ?`. The one query here without a partition key: each node answers it from
@@ -45,9 +49,10 @@ ALLOW FILTERING and none scans the table; reads.py and store.py run them as prep
 
 The lookup tables carry the label, model version and confidence (which never change), so filters
 combined with a search are applied while their slice streams by, and only the page's rows are then
-read from `prediction`. The mutable part of a prediction, a staff correction (`corrected_label`,
-`corrected_by`, `corrected_at`), lives only in `prediction` and is written with an UPDATE of those
-three columns (never by rewriting the row, which would write tombstones for its empty columns).
+read from `prediction`. The mutable parts of a prediction, a staff correction (`corrected_label`,
+`corrected_by`, `corrected_at`) and a visitor's suggestion (`suggested_label`, `suggested_at`), live
+only in `prediction` and are written with an UPDATE of their own columns (never by rewriting the row,
+which would write tombstones for its empty columns).
 
 An upload writes its images and lookup rows first and its `prediction` row last; a deletion removes
 the `prediction` row first (`store.record` / `store.delete`). Every reader starts from that row or
@@ -115,6 +120,10 @@ class Prediction(DjangoCassandraModel):
     corrected_label = columns.Text()  # SAI-indexed
     corrected_by = columns.Text()
     corrected_at = columns.DateTime()
+    # A visitor's suggestion of the true class ("Wrong answer?" on the result page), not a correction:
+    # staff accept it as one in the admin. Written only by store.suggest.
+    suggested_label = columns.Text()
+    suggested_at = columns.DateTime()  # SAI-indexed: the admin's "with a visitor's suggestion" filter
     sha256 = columns.Text(required=True)
     image_format = columns.Text(required=True)
     image_width = columns.Integer(required=True)
@@ -174,17 +183,27 @@ class Prediction(DjangoCassandraModel):
             return None
         return self.corrected_at.replace(tzinfo=datetime.UTC)
 
+    @property
+    def suggested_at_utc(self) -> datetime.datetime | None:
+        if self.suggested_at is None:
+            return None
+        return self.suggested_at.replace(tzinfo=datetime.UTC)
+
     def get_absolute_url(self) -> str:
         return reverse("classifier:result", args=[self.id])
 
 
 # The one list of `prediction`'s columns, taken from the model: what an upload writes (store.py) and
 # backfill reads (schema.py) is every column but the partition key, which the id gives
-# (partition_of), and the staff correction, which only store.correct writes.
+# (partition_of), the staff correction, which only store.correct writes, and a visitor's suggestion,
+# which only store.suggest writes.
 CORRECTION_COLUMNS = ("corrected_label", "corrected_by", "corrected_at")
+SUGGESTION_COLUMNS = ("suggested_label", "suggested_at")
 COLUMNS: tuple[str, ...] = tuple(Prediction._columns)  # cqlengine's columns, in definition order
 UPLOAD_COLUMNS = tuple(
-    name for name in COLUMNS if not Prediction._columns[name].partition_key and name not in CORRECTION_COLUMNS
+    name
+    for name in COLUMNS
+    if not Prediction._columns[name].partition_key and name not in CORRECTION_COLUMNS + SUGGESTION_COLUMNS
 )
 
 
@@ -261,6 +280,32 @@ class PredictionBySha256Prefix(Model):
     label = columns.Text(required=True)
     model_version = columns.Text(required=True)
     confidence = columns.Float(required=True)
+
+
+class PredictionExplanation(Model):
+    """Why the model answered what it did (mlmodel.explanation), computed when first asked for and
+    kept: a prediction and the model version that made it never change, so neither does its map.
+    Deleted with its prediction (store.delete)."""
+
+    __table_name__ = "prediction_explanation"
+
+    id = columns.TimeUUID(primary_key=True)
+    method = columns.Text(required=True)  # mlmodel.explanation.METHOD: a map made otherwise is remade
+    sensitivity = columns.Blob(required=True)  # 28x28 float16
+    probability = columns.Float(required=True)
+    lowest = columns.Float(required=True)
+    computed_at = columns.DateTime(required=True)
+
+
+class SuggestionByVisitor(Model):
+    """The suggestions one visitor sent in the past hour, their rate limit (suggestions.py): rows
+    expire after an hour, and a read of `LIMIT` the allowance counts them."""
+
+    __table_name__ = "suggestion_by_visitor"
+    __options__ = {"default_time_to_live": 3600}
+
+    visitor = columns.Text(partition_key=True)  # suggestions.visitor_key: no address is stored
+    id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
 
 
 class ApiToken(django_models.Model):

@@ -27,9 +27,11 @@ from .models import (
     PredictionByFilename,
     PredictionBySha256,
     PredictionBySha256Prefix,
+    PredictionExplanation,
     PredictionHour,
     PredictionHourByModelVersion,
     PredictionImages,
+    SuggestionByVisitor,
     is_prediction_id,
     name_key,
     partition_of,
@@ -147,6 +149,19 @@ def images_or_404(prediction_id: uuid.UUID) -> PredictionImages:
     return images
 
 
+def explanation_of(prediction_id: uuid.UUID) -> dict | None:
+    """The stored heat map of a prediction (explanations.py), if it was computed."""
+    table = cql.table(PredictionExplanation)
+    statement = f"SELECT method, sensitivity, probability, lowest FROM {table} WHERE id = ?"
+    return cql.execute(statement, (prediction_id,)).one()
+
+
+def suggestions_sent(visitor: str, up_to: int) -> int:
+    """How many suggestions the visitor sent in the past hour, counting no further than `up_to`."""
+    statement = f"SELECT id FROM {cql.table(SuggestionByVisitor)} WHERE visitor = ? LIMIT ?"
+    return len(list(cql.execute(statement, (visitor, up_to))))
+
+
 def earlier_prediction(sha256: str, model_version: str) -> Prediction | None:
     """The newest prediction that `model_version` made for a file with this SHA-256, if any."""
     statement = (
@@ -206,7 +221,16 @@ def _search_rows(view: ListingQuery, after: Cursor | None, fetch_size: int = 200
         found = _filename_rows(view, after, fetch_size)
     else:
         found = _sha256_rows(view, after, fetch_size)
-    return (row for row in found if view.filters.accepts(row))
+    found = (row for row in found if view.filters.accepts(row))
+    return _with_suggestion(found) if view.filters.suggested else found
+
+
+def _with_suggestion(found: Iterator[dict], chunk_size: int = 50) -> Iterator[dict]:
+    """The lookup rows whose prediction has a visitor's suggestion. The lookup tables do not carry it
+    (it changes), so the predictions are read, `chunk_size` at a time, concurrently."""
+    while chunk := list(islice(found, chunk_size)):
+        suggested = {row["id"] for row in _rows_by_id([row["id"] for row in chunk]) if row["suggested_at"]}
+        yield from (row for row in chunk if row["id"] in suggested)
 
 
 def _filename_rows(view: ListingQuery, after: Cursor | None, fetch_size: int) -> Iterator[dict]:

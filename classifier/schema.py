@@ -24,12 +24,14 @@ from .store import UploadRows
 
 # (index name, table model, column): every filter of the admin's browse, combined with the
 # (day, hour) partition key, is answered by these. The one on corrected_label answers "which
-# predictions did staff correct" across all partitions (train_model --include-corrections).
+# predictions did staff correct" across all partitions (train_model --include-corrections); the one
+# on suggested_at the admin's filter of predictions with a visitor's suggestion.
 INDEXES = [
     ("prediction_label_sai", Prediction, "label"),
     ("prediction_model_version_sai", Prediction, "model_version"),
     ("prediction_confidence_sai", Prediction, "confidence"),
     ("prediction_corrected_label_sai", Prediction, "corrected_label"),
+    ("prediction_suggested_at_sai", Prediction, "suggested_at"),
 ]
 
 

@@ -21,9 +21,11 @@ from .models import (
     PredictionByFilename,
     PredictionBySha256,
     PredictionBySha256Prefix,
+    PredictionExplanation,
     PredictionHour,
     PredictionHourByModelVersion,
     PredictionImages,
+    SuggestionByVisitor,
     name_key,
     partition_of,
 )
@@ -122,6 +124,8 @@ class UploadRows:
                     "WHERE bucket = ? AND sha256 = ? AND id = ?",
                     (prediction.sha256[:SHA256_BUCKET_DIGITS], prediction.sha256, prediction.id),
                 ),
+                # Not a lookup, but like one made from the prediction: its heat map, if computed.
+                (f"DELETE FROM {cql.table(PredictionExplanation)} WHERE id = ?", (prediction.id,)),
             ),
             images=(f"DELETE FROM {cql.table(PredictionImages)} WHERE id = ?", (prediction.id,)),
         )
@@ -179,3 +183,32 @@ def clear_correction(prediction_id: uuid.UUID) -> bool:
         (day, hour, prediction_id),
     )
     return result.was_applied
+
+
+def save_explanation(
+    prediction_id: uuid.UUID, method: str, sensitivity: bytes, probability: float, lowest: float
+) -> None:
+    """Keep a computed heat map (explanations.py). Two requests computing it at once write the same row."""
+    cql.execute(
+        f"INSERT INTO {cql.table(PredictionExplanation)} "
+        "(id, method, sensitivity, probability, lowest, computed_at) "
+        "VALUES (?, ?, ?, ?, ?, toTimestamp(now()))",
+        (prediction_id, method, sensitivity, probability, lowest),
+    )
+
+
+def suggest(prediction_id: uuid.UUID, label: str, at: datetime.datetime) -> bool:
+    """Record a visitor's suggestion of the true class (only those two columns; a later one replaces
+    it); False if the prediction is gone. Not a correction: staff accept it as one (admin)."""
+    day, hour = partition_of(prediction_id)
+    result = cql.execute(
+        f"UPDATE {cql.table(Prediction)} SET suggested_label = ?, suggested_at = ? "
+        "WHERE day = ? AND hour = ? AND id = ? IF EXISTS",
+        (label, at, day, hour, prediction_id),
+    )
+    return result.was_applied
+
+
+def count_suggestion(visitor: str) -> None:
+    """Note that a visitor sent a suggestion; the row expires after an hour (the table's TTL)."""
+    cql.execute(f"INSERT INTO {cql.table(SuggestionByVisitor)} (visitor, id) VALUES (?, now())", (visitor,))

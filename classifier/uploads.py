@@ -2,9 +2,11 @@
 
 `validate_upload` turns one uploaded file into an `Upload` or refuses it with a ValidationError whose
 code says why (empty, too_big, not_image, unsupported_format) and whose message names the file;
-`validate_uploads` does it for a whole upload, with the limits on the number of files and on the
-pixels decoded for one request (`check_pixel_budget`, from the files' headers before any is decoded).
-The form shows the messages, the API answers them as JSON; `http_status` gives both the same status.
+`validate_each` does it for every file of an upload and answers each, in upload order, with an
+`Upload` or a `Refused`: the files that are images are classified, the others are answered in place.
+The upload as a whole is refused only for no file, too many files, or more pixels than one request
+may decode (`check_pixel_budget`, from the files' headers before any is decoded). The form's pages
+show the messages, the API answers them as JSON; `http_status` gives both the same status.
 
 Memory stays bounded per request: each picture is decoded on its own (a JPEG at a reduced size),
 turned at once into what is kept of it (the 28x28 model input and a small thumbnail) and released
@@ -107,6 +109,15 @@ def clean_filename(name: str) -> str:
     return name or "upload"
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A file of an upload that is not classified: its cleaned name, and why (code and message)."""
+
+    filename: str
+    code: str
+    message: str
+
+
 def refused(code: str, **params: object) -> ValidationError:
     return ValidationError(MESSAGES[code], code=code, params=params)
 
@@ -150,24 +161,24 @@ def check_pixel_budget(files: Iterable[UploadedFile]) -> None:
         raise refused("too_many_pixels", pixels=_millions(total), limit=_millions(limit))
 
 
-def validate_uploads(files: Iterable[UploadedFile]) -> list[Upload]:
-    """Every file of one upload, validated; one ValidationError listing each refused file otherwise
-    (an upload is stored whole or not at all)."""
+def validate_each(files: Iterable[UploadedFile]) -> list[Upload | Refused]:
+    """Every file of one upload, validated, in upload order: an `Upload`, or a `Refused` saying why.
+
+    A ValidationError only when the upload as a whole cannot be taken: no file, too many, or too many
+    pixels."""
     files = [file for file in files if file]
     if not files:
         raise refused("required")
     if len(files) > settings.UPLOAD_MAX_FILES:
         raise refused("too_many", limit=settings.UPLOAD_MAX_FILES)
     check_pixel_budget(files)
-    errors, uploads = [], []
+    outcomes: list[Upload | Refused] = []
     for file in files:
         try:
-            uploads.append(validate_upload(file))
+            outcomes.append(validate_upload(file))
         except ValidationError as error:
-            errors.append(error)
-    if errors:
-        raise ValidationError(errors)
-    return uploads
+            outcomes.append(Refused(clean_filename(file.name or ""), error.code, error.messages[0]))
+    return outcomes
 
 
 def _read(file: UploadedFile) -> bytes:

@@ -233,6 +233,8 @@ CLOTHING_PHOTOS_DIR = os.environ.get("CLOTHING_PHOTOS_DIR") or (
 )
 # A prediction less confident than this is flagged "uncertain".
 UNCERTAIN_BELOW = float(env_str("UNCERTAIN_BELOW", "0.6"))
+# "Wrong answer?" suggestions one visitor may send in an hour (classifier/suggestions.py).
+SUGGESTIONS_PER_HOUR = env_int("SUGGESTIONS_PER_HOUR", 20)
 
 # --- Uploads ----------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)

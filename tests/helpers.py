@@ -65,3 +65,53 @@ def wait_until_answering(url: str, server: subprocess.Popen, log: Path, timeout:
             pass
         assert time.monotonic() < deadline, f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()}"
         time.sleep(0.2)
+
+
+def stored_prediction(
+    probabilities: dict[str, float],
+    *,
+    none_of_the_ten: bool | None = False,
+    energy: float | None = None,
+    model_input: np.ndarray | None = None,
+    thumbnail: Image.Image | None = None,
+    preprocessing: dict | None = None,
+    filename: str = "photo.jpg",
+    model_version: str | None = None,
+):
+    """Store a prediction with these probabilities (the other classes share what is left), written
+    as an upload writes it (store.record), with a 28x28 input and a thumbnail (grey unless given)."""
+    import hashlib
+    import json
+    import uuid
+
+    from django.conf import settings
+
+    from classifier import store
+    from mlmodel import artifacts
+    from mlmodel.classes import CLASS_NAMES
+
+    rest = (1 - sum(probabilities.values())) / (len(CLASS_NAMES) - len(probabilities))
+    shares = [probabilities.get(name, rest) for name in CLASS_NAMES]
+    best = max(range(len(shares)), key=shares.__getitem__)
+    pixels = model_input if model_input is not None else np.full((28, 28), 90, np.uint8)
+    picture = thumbnail if thumbnail is not None else Image.new("RGB", (120, 160), (200, 200, 200))
+    jpeg = io.BytesIO()
+    picture.save(jpeg, format="JPEG")
+    prediction_id = uuid.uuid1()
+    values = {
+        "id": prediction_id,
+        "filename": filename,
+        "label": CLASS_NAMES[best],
+        "label_index": best,
+        "confidence": shares[best],
+        "probabilities": shares,
+        "model_version": model_version or artifacts.active_version(settings.MODEL_DIR),
+        "sha256": hashlib.sha256(prediction_id.bytes).hexdigest(),
+        "image_format": "JPEG",
+        "image_width": picture.width * 10,
+        "image_height": picture.height * 10,
+        "preprocessing": json.dumps(preprocessing or {"method": "as-is", "trimmed_box": None}),
+        "energy": energy,
+        "none_of_the_ten": none_of_the_ten,
+    }
+    return store.record(values, {"model_input_png": png_bytes(pixels), "thumbnail_jpeg": jpeg.getvalue()})

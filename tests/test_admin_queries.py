@@ -158,7 +158,7 @@ def test_a_range_of_days_pages_newest_first_across_days_and_hours(staff_client, 
     assert sum(pages, []) == names(week)[::-1]
     first = staff_client.get(f"{BROWSE}?from={day(4)}&to={day(0)}").text
     assert f"Predictions from {day(4):%-d %b %Y} to {day(0):%-d %b %Y}" in first
-    assert sidebar_selection(first) == ["All", "All", "All"]  # no preset day choice matches 5 days
+    assert sidebar_selection(first) == ["All", "All", "All", "All"]  # no preset day choice matches 5 days
 
 
 def test_one_day_and_the_day_presets(staff_client, week):
@@ -194,7 +194,7 @@ def test_filters(staff_client, week, query, expected):
 
 def test_the_sidebar_shows_and_keeps_the_chosen_filters(staff_client, week):
     page = staff_client.get(f"{BROWSE}?from={day(6)}&to={day(0)}&label=Dress&uncertain=1").text
-    assert sidebar_selection(page) == ["Past 7 days", "Dress", "All", "Uncertain (below 60%)"]
+    assert sidebar_selection(page) == ["Past 7 days", "Dress", "All", "Uncertain (below 60%)", "All"]
     # A label link keeps the days and the other filters, and replaces the label.
     assert f'href="?from={day(6)}&amp;to={day(0)}&amp;label=Coat&amp;uncertain=1"' in page
     # The search form carries the days and filters along.

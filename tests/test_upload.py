@@ -53,18 +53,21 @@ def test_upload_classifies_and_stores_everything(client, test_image_pngs):
     assert client.get(reverse("classifier:model_input", args=[stored.id])).content == images.model_input_png
 
 
-def test_several_images_in_one_upload_are_all_listed_on_the_front_page(client, test_image_pngs):
+def test_several_images_in_one_upload_get_a_results_page_of_exactly_those(client, test_image_pngs):
+    upload(client, SimpleUploadedFile("earlier.png", test_image_pngs[5][0], "image/png"))
     files = [
         SimpleUploadedFile(f"item-{n}.png", png, "image/png")
         for n, (png, _) in enumerate(test_image_pngs[:3])
     ]
     response = upload(client, *files)
 
-    assert response.status_code == 302 and response.url == "/"
-    front_page = client.get("/").text
-    assert "Classified 3 images." in front_page
-    assert all(f"item-{n}.png" in front_page for n in range(3))
-    assert len(stored_today()) == 3
+    assert response.status_code == 302 and response.url.startswith("/results/")
+    results = client.get(response.url).text
+    assert [results.index(f"item-{n}.png") for n in range(3)] == sorted(
+        results.index(f"item-{n}.png") for n in range(3)
+    )
+    assert "earlier.png" not in results
+    assert len(stored_today()) == 4
 
 
 def test_uploaded_test_images_are_classified_at_least_90_percent_right(client, test_image_pngs):
@@ -126,14 +129,16 @@ def test_upload_without_a_file_asks_for_one(client):
     assert "Choose at least one image to classify." in response.text
 
 
-def test_one_bad_file_among_good_ones_stores_none_of_them(client, test_image_pngs):
+def test_one_bad_file_among_good_ones_is_answered_in_place_and_the_good_ones_stored(client, test_image_pngs):
     good = SimpleUploadedFile("good.png", test_image_pngs[0][0], "image/png")
     bad = SimpleUploadedFile("notes.png", b"GIF89a but not really", "image/png")
-    response = upload(client, good, bad)
+    response = upload(client, bad, good)
 
-    assert response.status_code == 415
-    assert "notes.png" in response.text
-    assert stored_today() == []
+    assert response.status_code == 302
+    results = client.get(response.url).text
+    assert "notes.png: The file is not a readable image" in results
+    assert results.index("notes.png") < results.index("good.png")
+    assert [prediction.filename for prediction in stored_today()] == ["good.png"]
 
 
 def test_unsupported_format_is_named(client, fashion_mnist):

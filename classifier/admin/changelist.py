@@ -67,6 +67,7 @@ class PredictionChangeList:
             label=label,
             model_version=params.get("model_version") or None,
             uncertain=params.get("uncertain") == "1",
+            suggested=params.get("suggested") == "1",
         )
         try:
             browse = ListingQuery(newest, oldest, filters)
@@ -100,6 +101,7 @@ class PredictionChangeList:
         params["label"] = query.filters.label
         params["model_version"] = query.filters.model_version
         params["uncertain"] = "1" if query.filters.uncertain else None
+        params["suggested"] = "1" if query.filters.suggested else None
         if query.searching:
             params["q"], params["search_by"] = query.search, query.search_by
         if "day" in changes or "from" in changes:  # another day or range replaces this one
@@ -141,7 +143,7 @@ class PredictionChangeList:
             "export_url": reverse("admin:classifier_prediction_export") + self.url(),
             "filter_specs": filter_specs(query, self.url),
             "filters_active": bool(query.filters),
-            "clear_filters_url": self.url(label=None, model_version=None, uncertain=None),
+            "clear_filters_url": self.url(label=None, model_version=None, uncertain=None, suggested=None),
             "search_text": self.search_text,
             "search_by": self.search_by,
             "search_fields": SEARCH_FIELDS,

@@ -16,7 +16,8 @@ from ..listing import ListingQuery, today
 
 
 def filter_specs(query: ListingQuery, url: Callable[..., str]) -> list[dict]:
-    """Day presets, predicted label, model version and confidence, in the sidebar's order.
+    """Day presets, predicted label, model version, confidence and a visitor's suggestion, in the
+    sidebar's order.
 
     `url(**changes)` is the query string of the changelist with those parameters changed
     (PredictionChangeList.url).
@@ -70,6 +71,14 @@ def filter_specs(query: ListingQuery, url: Callable[..., str]) -> list[dict]:
             "choices": [
                 choice("All", not filters.uncertain, uncertain=None),
                 choice(uncertain, filters.uncertain, uncertain="1"),
+            ],
+        },
+        {
+            "title": "visitor's suggestion",
+            "name": "suggested",
+            "choices": [
+                choice("All", not filters.suggested, suggested=None),
+                choice("With a suggestion", filters.suggested, suggested="1"),
             ],
         },
     ]

@@ -121,6 +121,8 @@ class PredictionAdmin(admin.ModelAdmin):
         if request.method == "POST":
             if not can_correct:
                 raise PermissionDenied
+            if "_accept_suggestion" in request.POST:  # one click: the visitor's suggestion, checked by staff
+                return self._accept_suggestion(request, prediction)
             form = CorrectionForm(request.POST)
             if form.is_valid():
                 return self._correct(request, prediction, form.cleaned_data["corrected_label"] or None)
@@ -143,7 +145,17 @@ class PredictionAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/classifier/prediction/detail.html", context)
 
-    def _correct(self, request: HttpRequest, prediction: Prediction, label: str | None) -> HttpResponse:
+    def _accept_suggestion(self, request: HttpRequest, prediction: Prediction) -> HttpResponse:
+        if not prediction.suggested_label:
+            messages.error(request, "This prediction has no visitor's suggestion to accept.")
+            return HttpResponseRedirect(request.get_full_path())
+        return self._correct(request, prediction, prediction.suggested_label, "a visitor's suggestion")
+
+    def _correct(
+        self, request: HttpRequest, prediction: Prediction, label: str | None, source: str | None = None
+    ) -> HttpResponse:
+        """Store (or clear) a correction through store.correct, in the admin log; `source` says where
+        the label came from when staff did not choose it in the form."""
         if label == prediction.corrected_label:
             messages.info(request, "No change: the correction was already so.")
             return HttpResponseRedirect(request.get_full_path())
@@ -153,10 +165,10 @@ class PredictionAdmin(admin.ModelAdmin):
         else:
             applied = store.correct(prediction.id, label, request.user.get_username(), timezone.now())
             message = (
-                f"Confirmed the label {label}."
+                f"Confirmed the label {label}"
                 if label == prediction.label
-                else f"Corrected the label from {prediction.label} to {label}."
-            )
+                else f"Corrected the label from {prediction.label} to {label}"
+            ) + (f", accepting {source}." if source else ".")
         if not applied:  # deleted in the meantime
             messages.error(request, "This prediction no longer exists; nothing was changed.")
             return HttpResponseRedirect(self._changelist_url(request, prediction))
