@@ -97,6 +97,9 @@ def report(title: str, photos: list[Photo], predictions: list[Prediction]) -> di
         ),
         "none of the ten flagged": _share(others, lambda photo, prediction: prediction.none_of_the_ten),
         "right answers flagged": _share(right, lambda photo, prediction: prediction.none_of_the_ten),
+        # Any reason to doubt the answer, low confidence too: what the API's `uncertain` says.
+        "none of the ten uncertain": _share(others, lambda photo, prediction: prediction.uncertain),
+        "right answers uncertain": _share(right, lambda photo, prediction: prediction.uncertain),
     }
     print("  ".join(f"{name}: {value:.1%}" for name, value in figures.items()))
     return figures

@@ -125,32 +125,36 @@ def thumbnail(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     return HttpResponse(images.thumbnail_jpeg, content_type="image/jpeg")
 
 
-def _unexplainable(request: HttpRequest, problem: explanations.Unexplainable) -> HttpResponse:
-    return error_response(request, 404, "not_explainable", str(problem))
+def _heat_map(request: HttpRequest, prediction_id: uuid.UUID, draw) -> HttpResponse:
+    """A picture of the prediction's heat map, drawn by `draw(prediction, explanation, images)`."""
+    prediction = reads.prediction_or_404(prediction_id)
+    try:
+        made = explanations.explanation(prediction)
+    except explanations.Unexplainable as problem:
+        return error_response(request, 404, "not_explainable", str(problem))
+    images = reads.images_or_404(prediction_id)
+    return HttpResponse(draw(prediction, made, images), content_type="image/png")
 
 
 @require_GET
 @immutable
 def why_input(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     """The heat map over the 28x28 input."""
-    prediction = reads.prediction_or_404(prediction_id)
-    try:
-        made = explanations.explanation(prediction)
-    except explanations.Unexplainable as problem:
-        return _unexplainable(request, problem)
-    images = reads.images_or_404(prediction_id)
-    return HttpResponse(heatmaps.over_input(images.model_input_png, made), content_type="image/png")
+    return _heat_map(
+        request,
+        prediction_id,
+        lambda prediction, made, images: heatmaps.over_input(images.model_input_png, made),
+    )
 
 
 @require_GET
 @immutable
 def why_photo(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     """The heat map over the garment in the photo's thumbnail."""
-    prediction = reads.prediction_or_404(prediction_id)
-    try:
-        made = explanations.explanation(prediction)
-    except explanations.Unexplainable as problem:
-        return _unexplainable(request, problem)
-    images = reads.images_or_404(prediction_id)
-    picture = heatmaps.over_photo(images.thumbnail_jpeg, made, prediction.preprocessing_decisions)
-    return HttpResponse(picture, content_type="image/png")
+    return _heat_map(
+        request,
+        prediction_id,
+        lambda prediction, made, images: heatmaps.over_photo(
+            images.thumbnail_jpeg, made, prediction.preprocessing_decisions
+        ),
+    )
