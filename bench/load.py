@@ -87,7 +87,7 @@ def measure(name: str, phase: Phase, processes: ServerProcesses, args, kinds: tu
     return phase
 
 
-def stored_site_ids(prefix: str, days: set) -> set[str]:
+def stored_site_ids(prefix: str, days: set[datetime.date]) -> set[str]:
     """The ids of the predictions stored today (and on the run's other days) from this run's files."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fashionsite.settings")
     from classifier import reads
@@ -147,6 +147,7 @@ def main() -> None:
     days = {time.strftime("%Y-%m-%d", time.gmtime())}
     seed = None
     if not args.no_seed:  # loading TensorFlow takes a while: started first, measured last
+        (REPO / "var").mkdir(exist_ok=True)
         log = open(REPO / "var" / "seed_lab.log", "w")  # noqa: SIM115 (open while the lab runs)
         seed = subprocess.Popen(
             [
@@ -198,6 +199,8 @@ def report(args, run_id: str, prefix: str, days: set[str], seed: subprocess.Pope
             ),
         )
 
+    if seed is not None:  # ready and idle before anything is measured
+        wait_answering(f"http://127.0.0.1:{args.seed_port}/", 300)
     processes = ServerProcesses(args.run_dir, args.cassandra_dir, {"seed lab": seed.pid} if seed else None)
     if not processes.worker_pids():
         sys.exit(f"no gunicorn workers found by {args.run_dir / 'gunicorn.pid'}: is `make run` serving?")
@@ -234,7 +237,6 @@ def report(args, run_id: str, prefix: str, days: set[str], seed: subprocess.Pope
     ratios = {"small vs healthz": small_site.rate / healthz.rate}
     seed_ok = True
     if seed is not None:
-        wait_answering(f"http://127.0.0.1:{args.seed_port}/", 300)
         seed_url = f"http://127.0.0.1:{args.seed_port}"
         # Keras traces its predict function on the first calls (once per thread that calls at once):
         # a lab that has served a while has done so, so a few sequential uploads come first.
