@@ -1,166 +1,125 @@
-"""Load test: many uploads at once to a running fashionsite, then check nothing acknowledged is missing.
+"""Load test of the site as `make run` serves it (nginx in front of gunicorn), beside the seed lab's way.
 
-Sends `--count` uploads (distinct Fashion-MNIST test images, so none is answered as a repeat) to
-POST /api/predictions from `--concurrency` keep-alive connections, and prints throughput, p50/p99
-latency, errors by status, and the rows stored versus acknowledged (read back through the API).
-As a baseline measured in the same run it first loads GET /healthz the same way: the ratio shows
-how much of the server's plain request capacity an upload costs. With the server on this machine
-(as `make run` starts it), it also prints the CPU time each upload cost the gunicorn workers, the
-Cassandra node and this client, read from /proc: on a machine with few cores, where it all goes.
+    make run PORT=8000                          # the production setup: nginx, gunicorn, DEBUG off
+    .venv/bin/python -m bench.load [--url http://127.0.0.1:8000] [--seconds 20]
 
-    make run                                    # the production setup: gunicorn, DEBUG off
-    .venv/bin/python bench/load.py --count 10000 --concurrency 32
+One run measures, each phase for `--seconds` after a warm-up, from keep-alive connections:
+  1. GET /healthz at concurrency 32: the server's plain request rate;
+  2. small uploads (28x28 Fashion-MNIST PNGs, POST /api/predictions) at concurrency 32;
+  3. 12-megapixel phone JPEGs at concurrency 8, made from real photos (bench/preprocessing.py's
+     phone_jpeg: `--photos`, or tests/photos) with new camera noise every run, and every upload's
+     bytes its own (a JPEG comment with the run and number), so none is answered as a repeat;
+  4. the same two kinds of upload against the seed lab's way (bench/seed_lab.py, started here on
+     `--seed-port`, writing to its own keyspace on the same Cassandra node).
+For each it prints rate, p50/p99, errors, and the CPU time per request of each process kind
+(gunicorn, nginx, the Cassandra node, the seed lab, this client), found by the pid files of the
+served site (`--run-dir`, var/run as `make run` has it) and of the node (`--cassandra-dir`), so
+other servers on the machine are not counted. Then the peak memory of each gunicorn worker under
+phone-photo load, the ratios against the issue's goals, and stored == acknowledged: every
+acknowledged prediction read back by id through the API, and the rows stored for this run counted in
+Cassandra (run it with `make run`'s environment: CASSANDRA_PORT and the others). The machine's load
+average is printed beside every phase.
 """
 
+from __future__ import annotations
+
 import argparse
-import http.client
-import io
+import datetime
 import json
 import os
-import statistics
+import subprocess
 import sys
-import threading
 import time
-import urllib.parse
+import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PIL import Image, PngImagePlugin
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mlmodel.data import load_fashion_mnist  # noqa: E402
+from bench.load_client import (
+    BOUNDARY,
+    MemorySampler,
+    Phase,
+    ServerProcesses,
+    created_id,
+    multipart_body,
+    png,
+    wait_answering,
+    with_comment,
+)
+from bench.preprocessing import DEFAULT_PHOTOS, phone_jpeg
+from mlmodel.clothing_photos import list_photos
+from mlmodel.data import load_fashion_mnist
 
-BOUNDARY = "fashionsite-load-test"
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "fashion-mnist"
-
-
-def multipart_body(filename: str, png: bytes) -> bytes:
-    return (
-        (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="{filename}"\r\n'
-            f"Content-Type: image/png\r\n\r\n"
-        ).encode()
-        + png
-        + f"\r\n--{BOUNDARY}--\r\n".encode()
-    )
-
-
-def png(pixels, run_id: str) -> bytes:
-    """The image as a PNG file of its own: the run's id in a text chunk makes every run's files new to
-    the site (a file it has seen before is answered from storage as a repeat, not classified)."""
-    info = PngImagePlugin.PngInfo()
-    info.add_text("fashionsite-load-run", run_id)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
-def cpu_seconds_by_process_kind() -> Counter[str]:
-    """CPU time so far of this machine's gunicorn workers and Cassandra nodes, and of this process."""
-    used: Counter[str] = Counter()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        kind = (
-            "this client" if int(stat.parent.name) == os.getpid()
-            else "gunicorn" if b"gunicorn" in command
-            else "Cassandra" if b"CassandraDaemon" in command
-            else None
-        )  # fmt: skip
-        if kind:
-            used[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    return used
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "fashion-mnist"
+GOALS = {
+    "phone rate": 40,
+    "phone vs seed": 5,
+    "small vs healthz": 0.25,
+    "small vs seed": 10,
+    "gunicorn ms": 3,
+    "Cassandra ms": 2,
+    "worker MB": 300,
+}
 
 
-class Run:
-    """Requests shared out to worker threads, each on its own keep-alive connection."""
-
-    def __init__(self, url: str, requests: list[tuple[str, str, bytes | None]], concurrency: int):
-        self.target = urllib.parse.urlsplit(url)
-        self.requests = requests
-        self.concurrency = concurrency
-        self.next_index = 0
-        self.lock = threading.Lock()
-        self.latencies: list[float] = []
-        self.statuses: Counter[int] = Counter()
-        self.acknowledged: list[str] = []
-
-    def take(self) -> tuple[str, str, bytes | None] | None:
-        with self.lock:
-            if self.next_index >= len(self.requests):
-                return None
-            self.next_index += 1
-            return self.requests[self.next_index - 1]
-
-    def worker(self) -> None:
-        connection = http.client.HTTPConnection(self.target.hostname, self.target.port or 80, timeout=60)
-        while (request := self.take()) is not None:
-            method, path, body = request
-            headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"} if body else {}
-            started = time.perf_counter()
-            try:
-                connection.request(method, path, body=body, headers=headers)
-                response = connection.getresponse()
-                payload = response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = http.client.HTTPConnection(
-                    self.target.hostname, self.target.port or 80, timeout=60
-                )
-                status, payload = 0, b""
-            elapsed = time.perf_counter() - started
-            with self.lock:
-                self.latencies.append(elapsed)
-                self.statuses[status] += 1
-                if status == 201:
-                    self.acknowledged.append(json.loads(payload)["predictions"][0]["id"])
-        connection.close()
-
-    def execute(self) -> float:
-        threads = [threading.Thread(target=self.worker) for _ in range(self.concurrency)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return time.perf_counter() - started
+def load_average() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def summary(name: str, run: Run, wall: float) -> float:
-    latencies = sorted(run.latencies)
-    throughput = len(latencies) / wall
+def measure(name: str, phase: Phase, processes: ServerProcesses, args, kinds: tuple[str, ...]) -> Phase:
+    """Run one phase; print its figures and the CPU per request of `kinds`."""
+    marks: list[Counter[str]] = []
+    before = load_average()
+    phase.run(args.warmup, args.seconds, lambda: marks.append(processes.cpu()))
+    used = marks[1] - marks[0]
+    count = max(len(phase.latencies), 1)
+    phase.cpu_ms = {kind: 1000 * used[kind] / count for kind in kinds}
+    print(f"{name}: {phase.describe()}")
     print(
-        f"{name}: {len(latencies)} requests in {wall:.1f} s = {throughput:.0f}/s; "
-        f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:.1f} ms; "
-        f"statuses {dict(sorted(run.statuses.items()))}"
+        "  CPU per request: "
+        + ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in phase.cpu_ms.items())
+        + f" (all: {1000 * sum(used.values()) / count:.2f} ms on {os.cpu_count()} cores)"
+        + f"; {before} at start, {load_average()} at end"
     )
-    return throughput
+    return phase
 
 
-def readable_count(url: str, ids: list[str]) -> int:
-    """How many acknowledged predictions the API finds again, by id."""
-    found = Run(url, [("GET", f"/api/predictions/{prediction_id}", None) for prediction_id in ids], 8)
-    found.execute()
-    return found.statuses[200]
+def stored_site_ids(prefix: str, days: set[datetime.date]) -> set[str]:
+    """The ids of the predictions stored today (and on the run's other days) from this run's files."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fashionsite.settings")
+    from classifier import reads
+    from classifier.listing import ListingQuery
+
+    view = ListingQuery(newest=max(days), oldest=min(days))
+    return {str(row["id"]) for row in reads.rows(view) if row["filename"].startswith(prefix)}
 
 
-def stored_count(url: str, filename_prefix: str) -> int:
-    """How many of today's stored predictions came from this run, acknowledged or not."""
-    target = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=60)
-    count, cursor = 0, ""
-    while True:
-        connection.request("GET", f"/api/predictions?limit=200{cursor}")
-        page = json.loads(connection.getresponse().read())
-        count += sum(item["filename"].startswith(filename_prefix) for item in page["predictions"])
-        if not page["next_cursor"]:
-            return count
-        cursor = f"&cursor={page['next_cursor']}"
+def stored_seed_ids(port: int, prefix: str) -> set[str]:
+    from cassandra.cluster import Cluster
+
+    cluster = Cluster(["127.0.0.1"], port=port)
+    try:
+        rows = cluster.connect().execute("SELECT id, filename FROM seed_lab.predictions")
+        return {str(row.id) for row in rows if row.filename.startswith(prefix)}
+    finally:
+        cluster.shutdown()
+
+
+def readable(url: str, ids: list[str]) -> int:
+    """How many of the acknowledged predictions the site's API answers by id."""
+
+    def found(prediction_id: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/api/predictions/{prediction_id}", timeout=60) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        return sum(pool.map(found, ids))
 
 
 def main() -> None:
@@ -168,47 +127,177 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds per phase")
+    parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds before each phase")
+    parser.add_argument("--run-dir", type=Path, default=REPO / "var" / "run")
+    parser.add_argument(
+        "--cassandra-dir",
+        type=Path,
+        default=Path(os.environ.get("CASSANDRA_DATA_DIR", REPO / "var" / "cassandra")),
+    )
+    parser.add_argument("--cassandra-port", type=int, default=int(os.environ.get("CASSANDRA_PORT", 9042)))
+    parser.add_argument("--seed-port", type=int, default=8711)
+    parser.add_argument("--no-seed", action="store_true", help="leave out the seed lab's way")
+    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    parser.add_argument("--phone-photos", type=int, default=8, help="distinct 12 MP pictures made")
     parser.add_argument("--data-dir", default=os.environ.get("FASHION_MNIST_DIR") or DEFAULT_DATA)
     args = parser.parse_args()
+    run_id = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    prefix = f"load-{run_id}-"
+    days = {time.strftime("%Y-%m-%d", time.gmtime())}
+    seed = None
+    if not args.no_seed:  # loading TensorFlow takes a while: started first, measured last
+        (REPO / "var").mkdir(exist_ok=True)
+        log = open(REPO / "var" / "seed_lab.log", "w")  # noqa: SIM115 (open while the lab runs)
+        seed = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.seed_lab",
+                "--port",
+                str(args.seed_port),
+                "--cassandra-port",
+                str(args.cassandra_port),
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        report(args, run_id, prefix, days, seed)
+    finally:
+        if seed is not None:
+            seed.terminate()
+            seed.wait(timeout=30)
 
+
+def report(args, run_id: str, prefix: str, days: set[str], seed: subprocess.Popen | None) -> None:
     images = load_fashion_mnist(args.data_dir).x_test
-    run_id = time.strftime("%Y%m%d%H%M%S")
-    uploads = [
-        (
+    source = args.photos if args.photos.is_dir() else REPO / "tests" / "photos"
+    rng = np.random.default_rng(int(run_id))  # new camera noise, so new pictures, every run
+    photos = list_photos(source)
+    chosen = rng.choice(len(photos), size=min(args.phone_photos, len(photos)), replace=False)
+    jpegs = [phone_jpeg(photos[i].path, n % 2 == 1, rng) for n, i in enumerate(chosen)]
+    sizes = sorted(len(jpeg) / 1e6 for jpeg in jpegs)
+    print(f"run {run_id}: {len(jpegs)} 12 MP phone JPEGs from {source}, {sizes[0]:.1f}-{sizes[-1]:.1f} MB")
+
+    def small(path: str):
+        return lambda n: (
             "POST",
-            "/api/predictions",
-            multipart_body(f"load-{run_id}-{n}.png", png(images[n % len(images)], run_id)),
-        )
-        for n in range(args.count)
-    ]
-    if args.count > len(images):
-        print(
-            f"note: only {len(images)} distinct images; the rest are repeats (answered without recomputing)"
+            path,
+            multipart_body(
+                f"{prefix}small-{n}.png", "image/png", png(images[n % len(images)], f"{run_id}-{n}")
+            ),
         )
 
-    baseline = Run(args.url, [("GET", "/healthz", None)] * args.count, args.concurrency)
-    baseline_throughput = summary("baseline GET /healthz", baseline, baseline.execute())
-    load = Run(args.url, uploads, args.concurrency)
-    cpu_before = cpu_seconds_by_process_kind()
-    upload_throughput = summary("POST /api/predictions", load, load.execute())
-    cpu_used = cpu_seconds_by_process_kind() - cpu_before
-    print(f"uploads run at {upload_throughput / baseline_throughput:.2f}x the /healthz request rate")
-    if cpu_used:
-        print(
-            "CPU per upload: "
-            + ", ".join(
-                f"{kind} {seconds / args.count * 1000:.2f} ms" for kind, seconds in sorted(cpu_used.items())
-            )
-            + f" (this machine has {os.cpu_count()} cores)"
+    def phone(path: str):
+        return lambda n: (
+            "POST",
+            path,
+            multipart_body(
+                f"{prefix}phone-{n}.jpg", "image/jpeg", with_comment(jpegs[n % len(jpegs)], f"{run_id}-{n}")
+            ),
         )
-    readable = readable_count(args.url, load.acknowledged)
-    stored = stored_count(args.url, f"load-{run_id}-")
-    verdict = "OK" if stored == readable == len(load.acknowledged) else "MISMATCH"
-    print(
-        f"acknowledged {len(load.acknowledged)}, readable by id {readable}, rows stored {stored}: {verdict}"
+
+    if seed is not None:  # ready and idle before anything is measured
+        wait_answering(f"http://127.0.0.1:{args.seed_port}/", 300)
+    processes = ServerProcesses(args.run_dir, args.cassandra_dir, {"seed lab": seed.pid} if seed else None)
+    if not processes.worker_pids():
+        sys.exit(f"no gunicorn workers found by {args.run_dir / 'gunicorn.pid'}: is `make run` serving?")
+    site = ("gunicorn", "nginx", "Cassandra", "client")
+    url = args.url
+    healthz = measure(
+        "site GET /healthz, concurrency 32",
+        Phase(url, lambda n: ("GET", "/healthz", None), 32),
+        processes,
+        args,
+        site,
     )
+    small_site = measure(
+        "site 28x28 PNG uploads, concurrency 32",
+        Phase(url, small("/api/predictions"), 32, created_id),
+        processes,
+        args,
+        site,
+    )
+    with MemorySampler(processes) as memory:
+        phone_site = measure(
+            "site 12 MP phone JPEG uploads, concurrency 8",
+            Phase(url, phone("/api/predictions"), 8, created_id),
+            processes,
+            args,
+            site,
+        )
+    worker_mb = max(memory.peak_mb.values(), default=0.0)
+    print(
+        "  gunicorn workers' peak resident memory: "
+        + ", ".join(f"pid {pid} {mb:.0f} MB" for pid, mb in sorted(memory.peak_mb.items()))
+    )
+
+    ratios = {"small vs healthz": small_site.rate / healthz.rate}
+    seed_ok = True
+    if seed is not None:
+        seed_url = f"http://127.0.0.1:{args.seed_port}"
+        # Keras traces its predict function on the first calls (once per thread that calls at once):
+        # a lab that has served a while has done so, so a few sequential uploads come first.
+        primed = set()
+        for make in (small("/predict"), phone("/predict")):
+            for n in range(3):
+                method, path, body = make(10_000_000 + n)
+                headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+                request = urllib.request.Request(seed_url + path, body, headers)
+                primed.add(json.loads(urllib.request.urlopen(request, timeout=120).read())["id"])
+        lab = ("seed lab", "Cassandra", "client")
+
+        def seed_id(status: int, payload: bytes) -> str | None:
+            return json.loads(payload)["id"] if status == 200 else None
+
+        small_seed = measure(
+            "seed lab 28x28 PNG uploads, concurrency 32",
+            Phase(seed_url, small("/predict"), 32, seed_id),
+            processes,
+            args,
+            lab,
+        )
+        phone_seed = measure(
+            "seed lab 12 MP phone JPEG uploads, concurrency 8",
+            Phase(seed_url, phone("/predict"), 8, seed_id),
+            processes,
+            args,
+            lab,
+        )
+        ratios["small vs seed"] = small_site.rate / small_seed.rate
+        ratios["phone vs seed"] = phone_site.rate / phone_seed.rate
+        acked = {*small_seed.acknowledged, *phone_seed.acknowledged, *primed}
+        seed_ok = stored_seed_ids(args.cassandra_port, prefix) == acked
+        print(f"seed lab: acknowledged {len(acked)}, stored == acknowledged: {'yes' if seed_ok else 'NO'}")
+
+    days.add(time.strftime("%Y-%m-%d", time.gmtime()))
+    acknowledged = small_site.acknowledged + phone_site.acknowledged
+    found = readable(url, acknowledged)
+    stored = stored_site_ids(prefix, {datetime.date.fromisoformat(day) for day in days})
+    site_ok = found == len(acknowledged) and stored == set(acknowledged)
+    print(
+        f"site: acknowledged {len(acknowledged)}, readable by id {found}, rows stored {len(stored)}: "
+        f"stored == acknowledged {'yes' if site_ok else 'NO'}"
+    )
+
+    figures = {
+        "phone rate": (phone_site.rate, "/s"),
+        **{name: (value, "x") for name, value in ratios.items()},
+        "gunicorn ms": (small_site.cpu_ms["gunicorn"], " ms CPU per small upload"),
+        "Cassandra ms": (small_site.cpu_ms["Cassandra"], " ms CPU per small upload"),
+        "worker MB": (worker_mb, " MB"),
+    }
+    print(f"\ngoals ({load_average()}):")
+    for name, (value, unit) in figures.items():
+        at_most = name.endswith(("ms", "MB"))
+        met = value <= GOALS[name] if at_most else value >= GOALS[name]
+        print(
+            f"  {name:<18}{value:>8.2f}{unit}  goal {'<=' if at_most else '>='} {GOALS[name]}: "
+            f"{'met' if met else 'NOT met'}"
+        )
+    print(f"  stored == acknowledged: {'yes' if site_ok and seed_ok else 'NO'}")
 
 
 if __name__ == "__main__":

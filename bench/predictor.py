@@ -1,14 +1,18 @@
 """Latency and throughput of the served predictor against Keras's model.predict, in one run.
 
-    .venv/bin/python -m bench.predictor [--model-dir DIR] [--data-dir DIR]
+    .venv/bin/python -m bench.predictor [--model-dir DIR] [--data-dir DIR] [--int8 [--int8-out FILE]]
 
 Both classify the same real test images with the active model version: one image
 per call for the per-image p50/p99, and batches of 64 for images per second. The
 ratios compare figures measured here, in this run, so a busy machine slows both.
+--int8 also exports the active version with int8 weights and activations (mlmodel.litert.export_int8,
+post-training quantisation calibrated on training images) and compares it with the float export on
+the whole test set: accuracy, expected calibration error, the same latencies; --int8-out keeps it.
 """
 
 import argparse
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +23,7 @@ import numpy as np
 from mlmodel import artifacts
 from mlmodel.data import load_fashion_mnist
 from mlmodel.evaluation import softmax
-from mlmodel.predictor import get_predictor
+from mlmodel.predictor import Predictor, get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = Path(
@@ -28,6 +32,8 @@ DEFAULT_DATA_DIR = Path(
 P50_GOAL_MS = 0.3
 SPEED_UP_GOAL = 100
 BATCH = 64
+INT8_SINGLE_GOAL = 200
+INT8_BATCH_GOAL = 10
 
 
 def latencies_ms(call: Callable[[np.ndarray], object], images: np.ndarray, batch: int) -> np.ndarray:
@@ -51,6 +57,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--keras-calls", type=int, default=300, help="single-image model.predict calls")
     parser.add_argument("--served-calls", type=int, default=5000, help="single-image served calls")
+    parser.add_argument("--int8", action="store_true", help="also export and measure an int8 model")
+    parser.add_argument("--int8-out", type=Path, help="where to keep that export (default: a temp dir)")
+    parser.add_argument("--calibration", type=int, default=500, help="training images calibrating int8")
     args = parser.parse_args()
 
     images = load_fashion_mnist(args.data_dir).x_test
@@ -95,6 +104,42 @@ def main() -> None:
     )
     met = np.median(served_single) <= P50_GOAL_MS and speed_up >= SPEED_UP_GOAL and difference <= 1e-5
     print("goals met" if met else "goals NOT met")
+    if args.int8:
+        compare_int8(args, model, temperature, predictor, np.median(keras_single), np.median(keras_batch))
+
+
+def compare_int8(args, model, temperature: float, served: Predictor, keras_single: float, keras_batch: float):
+    """The int8 export (litert.export_int8, calibrated on training images) against the float one."""
+    from mlmodel import litert
+    from mlmodel.evaluation import expected_calibration_error
+
+    data = load_fashion_mnist(args.data_dir)
+    rng = np.random.default_rng(0)
+    calibration = data.x_train[rng.choice(len(data.x_train), args.calibration, replace=False)]
+    path = args.int8_out or Path(tempfile.mkdtemp()) / "model-int8.tflite"
+    litert.export_int8(model, temperature, path, calibration)
+    int8 = Predictor(path, served.version, served.none_of_the_ten_below)
+    print(
+        f"\nint8 export ({Path(path).stat().st_size / 1e6:.2f} MB, "
+        f"calibrated on {len(calibration)} training images)"
+    )
+    print(
+        f"{'':<10}{'accuracy':>10}{'ECE':>8}{'p50 ms (1)':>12}{'x Keras':>9}{'img/s (64)':>12}{'x Keras':>9}"
+    )
+    probabilities = {}
+    for name, predictor in (("float", served), ("int8", int8)):
+        found = np.array([c.probabilities for s in range(0, len(data.x_test), 500)
+                          for c in predictor.classify(data.x_test[s : s + 500])])  # fmt: skip
+        probabilities[name] = found
+        single = np.median(latencies_ms(predictor.classify, data.x_test[: args.served_calls + 5], 1))
+        batch = np.median(latencies_ms(predictor.classify, data.x_test, BATCH))
+        accuracy = 100 * float(np.mean(found.argmax(axis=1) == data.y_test))
+        ece = expected_calibration_error(found, data.y_test)
+        print(f"{name:<10}{accuracy:>9.2f}%{ece:>8.4f}{single:>12.3f}{keras_single / single:>8.0f}x"
+              f"{1000 / batch:>12,.0f}{keras_batch / batch:>8.1f}x")  # fmt: skip
+    difference = float(np.abs(probabilities["int8"] - probabilities["float"]).max())
+    print(f"largest |int8 - float| probability {difference:.3f}; goals: accuracy within 0.2 points, "
+          f">= {INT8_SINGLE_GOAL}x single, >= {INT8_BATCH_GOAL}x in batches of {BATCH}")  # fmt: skip
 
 
 if __name__ == "__main__":

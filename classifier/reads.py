@@ -164,11 +164,21 @@ def suggestions_sent(visitor: str, up_to: int) -> int:
 
 def earlier_prediction(sha256: str, model_version: str) -> Prediction | None:
     """The newest prediction that `model_version` made for a file with this SHA-256, if any."""
-    statement = (
-        f"SELECT id FROM {cql.table(PredictionBySha256)} WHERE sha256 = ? AND model_version = ? LIMIT 1"
-    )
-    earlier = cql.execute(statement, (sha256, model_version)).one()
-    return find(earlier["id"]) if earlier is not None else None
+    return EarlierLookup(sha256, model_version).result()
+
+
+class EarlierLookup:
+    """`earlier_prediction`, sent at once and answered by `result()`: the caller works meanwhile."""
+
+    def __init__(self, sha256: str, model_version: str) -> None:
+        statement = (
+            f"SELECT id FROM {cql.table(PredictionBySha256)} WHERE sha256 = ? AND model_version = ? LIMIT 1"
+        )
+        self._future = cql.execute_async(statement, (sha256, model_version))
+
+    def result(self) -> Prediction | None:
+        earlier = self._future.result().one()
+        return find(earlier["id"]) if earlier is not None else None
 
 
 # --- Internals -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Classify validated uploads (uploads.py) and record each one as a prediction in Cassandra (store.py).
 
 Every upload is its own prediction: its own id, time and filename. A file that the active model has
-classified before (the same SHA-256) is not run through the model again: its row takes the stored
+classified before (the same SHA-256) keeps its first answer: its row takes the stored
 classification and is marked as a repeat, and nothing of the earlier upload (its id, name or time)
 is part of it, since the earlier upload may be somebody else's.
 """
@@ -22,29 +22,36 @@ from .uploads import Upload, clean_filename
 @dataclass(frozen=True)
 class Recorded:
     prediction: Prediction
-    repeat: bool  # the same file was classified before by the same model: the model did not run again
+    repeat: bool  # the same file was classified before by the same model: its stored answer is kept
 
 
 def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
     """Classify and store each upload, in order, each as its own prediction.
 
-    The files not seen before by the active model are classified in one batch (a file sent twice in
-    one upload once); a prediction is returned only after its rows are written, and counted in the
-    metrics (metrics.py) then, whichever page or API call it came from.
+    The distinct files are classified in one batch (a file sent twice in one upload once); those the
+    active model classified before take their stored classification. A prediction is returned only
+    after its rows are written, and counted in the metrics (metrics.py) then, whichever page or API
+    call it came from.
     """
     predictor = get_predictor(settings.MODEL_DIR)
+    distinct: dict[str, Upload] = {}  # each file at its first upload
+    for upload in uploads:
+        distinct.setdefault(upload.sha256, upload)
+    # The repeat lookups are sent first and answered while the model runs (a round trip each, that
+    # made every upload wait before anything else was done): the model runs on every distinct file
+    # (a fraction of a millisecond each), and a repeat's stored classification replaces its answer.
+    lookups = {sha256: reads.EarlierLookup(sha256, predictor.version) for sha256 in distinct}
     known: dict[str, Classification] = {}
-    for sha256 in dict.fromkeys(upload.sha256 for upload in uploads):
-        earlier = reads.earlier_prediction(sha256, predictor.version)
+    if distinct:
+        pixels = np.stack([upload.model_input.pixels for upload in distinct.values()])
+        known.update(zip(distinct, predictor.classify(pixels)))
+    first_of: dict[str, Upload] = {}  # the files the model classified anew, each at its first upload
+    for sha256, lookup in lookups.items():
+        earlier = lookup.result()
         if earlier is not None:
             known[sha256] = classification_of(earlier)
-    first_of: dict[str, Upload] = {}  # the files the model has to classify, each at its first upload
-    for upload in uploads:
-        if upload.sha256 not in known:
-            first_of.setdefault(upload.sha256, upload)
-    if first_of:
-        pixels = np.stack([upload.model_input.pixels for upload in first_of.values()])
-        known.update(zip(first_of, predictor.classify(pixels)))
+        else:
+            first_of[sha256] = distinct[sha256]
     recorded = []
     for upload in uploads:
         repeat = first_of.get(upload.sha256) is not upload

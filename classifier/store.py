@@ -142,14 +142,13 @@ def record(values: Mapping[str, object], images: Mapping[str, bytes]) -> Predict
     read from `prediction`), so the prediction shows up only once all its rows exist, and a write cut
     short leaves rows nobody reaches. Not a logged batch: its batch log must reach two other live
     nodes, so in a three-node cluster every upload failed until a crashed node was convicted, and on
-    one node it costs extra commit-log syncs. The small lookup rows go in one unlogged batch (one
-    request instead of five costs the node and the driver about half the CPU); the images beside it,
-    since a thumbnail can take a batch past the 5 KB at which Cassandra warns.
+    one node it costs extra commit-log syncs. The lookup rows and the images go in one unlogged batch:
+    each request costs the driver and the node far more than its rows do (bench/README.md), so one
+    request instead of six. A thumbnail can take that batch past the 5 KiB at which Cassandra warns by
+    default; the local node warns from 64 KiB (cassandra.yaml.template), far above an upload's rows.
     """
     rows = UploadRows.inserts(values, images)
-    images_written = cql.execute_async(*rows.images)
-    cql.session().execute(cql.unlogged_batch(rows.lookups))
-    images_written.result()
+    cql.session().execute(cql.unlogged_batch([*rows.lookups, rows.images]))
     cql.execute(*rows.prediction)
     day, hour = partition_of(values["id"])
     return Prediction(**upload_values(values), day=day, hour=hour)

@@ -16,7 +16,10 @@ threads = 4
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
-accesslog = "-"
+# No access log of gunicorn's own: a line written to stdout on every request, in the worker, under
+# its GIL (bench/README.md). The nginx in front keeps one, buffered (deploy/nginx/local.conf.template);
+# `--access-logfile -` (or GUNICORN_CMD_ARGS) turns gunicorn's back on.
+accesslog = None
 # Which peers may tell gunicorn the scheme (X-Forwarded-Proto): the proxies of DJANGO_TRUSTED_PROXIES
 # only, none by default. (gunicorn's own default trusts every loopback client, so anyone on the host
 # could make the site build https links.) A Unix socket's peer, the nginx of fashionsite/serve.py,

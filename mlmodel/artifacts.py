@@ -163,7 +163,13 @@ def _check_version(version: str, model_dir: Path | str) -> None:
             raise FileNotFoundError(f"Model version {version} is incomplete: no {directory / name}")
 
 
+# How many times this process has activated a version (in any directory): a process that caches what
+# is active (predictor.get_predictor) checks again at once after one of its own activations.
+activations = 0
+
+
 def _write_active(version: str, model_dir: Path) -> None:
+    global activations
     # Written aside and renamed: readers see the old name or the new one, never a partial file.
     fd, temporary = tempfile.mkstemp(prefix=".ACTIVE-", dir=model_dir)
     try:
@@ -171,6 +177,7 @@ def _write_active(version: str, model_dir: Path) -> None:
             stream.write(version + "\n")
         os.chmod(temporary, 0o644)  # mkstemp makes it private
         os.replace(temporary, model_dir / ACTIVE_FILE)
+        activations += 1
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -6,6 +6,7 @@ pipeline, and a worker process of about 40 MB instead of about 0.5 GB.
 """
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,15 +89,32 @@ class Predictor:
 
 _predictors: dict[Path, Predictor] = {}
 _loading = threading.Lock()
+# How often a process reads ACTIVE again: reading it (and checking the version's files, and resolving
+# the directory) on every request cost a worker more than the model did on small uploads
+# (bench/README.md). Another process's activation takes effect within this time; this process's own
+# (artifacts.activate) at once.
+CHECK_INTERVAL = 1.0  # seconds
+_checked: dict[object, tuple[Predictor, float, int]] = {}  # model_dir as given: predictor, when, activations
 
 
 def get_predictor(model_dir: Path | str | None = None) -> Predictor:
     """The predictor for the active version in model_dir (default: the shipped artifacts).
 
-    Loaded once per process and model directory. Each call rereads the small ACTIVE
-    file, so activating another version takes effect without a restart.
+    Loaded once per process and model directory. The small ACTIVE file is read again at most every
+    CHECK_INTERVAL seconds, so activating another version takes effect without a restart.
     """
-    key = Path(model_dir if model_dir is not None else artifacts.DEFAULT_MODEL_DIR).resolve()
+    given = model_dir if model_dir is not None else artifacts.DEFAULT_MODEL_DIR
+    now = time.monotonic()
+    activations = artifacts.activations  # before reading ACTIVE: one made meanwhile is seen next call
+    checked = _checked.get(given)
+    if checked is not None and now - checked[1] < CHECK_INTERVAL and checked[2] == activations:
+        return checked[0]
+    predictor = _active_predictor(Path(given).resolve())
+    _checked[given] = (predictor, now, activations)
+    return predictor
+
+
+def _active_predictor(key: Path) -> Predictor:
     version = artifacts.active_version(key)
     predictor = _predictors.get(key)
     if predictor is not None and predictor.version == version:
