@@ -7,14 +7,12 @@ node; its keyspace is `test_fashionsite_test`, created and dropped by the test r
 import os
 
 from .settings import *  # noqa: F403
-from .settings import BASE_DIR, DATA_DIR, DATABASES, env_int
+from .settings import BASE_DIR, DATA_DIR, DATABASES, FASHION_MNIST_DIR, env_int
 
-# The real Fashion-MNIST files beside the checkout (as in CI) unless the environment names others;
-# without either, the loader falls back to Keras's download. Exported so Django-free code sees it too.
-SHARED_FASHION_MNIST = BASE_DIR.parent / "shared" / "datasets" / "fashion-mnist"
-if SHARED_FASHION_MNIST.is_dir():
-    os.environ.setdefault("FASHION_MNIST_DIR", str(SHARED_FASHION_MNIST))
-FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR") or None
+# The Fashion-MNIST files settings found (../shared beside the checkout, as in CI, unless the
+# environment names others), exported so Django-free code the tests run sees the same ones.
+if FASHION_MNIST_DIR:
+    os.environ.setdefault("FASHION_MNIST_DIR", FASHION_MNIST_DIR)
 
 CASSANDRA_LOCAL_NODE = True
 CASSANDRA_HOSTS = ["127.0.0.1"]

@@ -1,5 +1,5 @@
 """What the browser tests check on every page a visitor sees: labels, contrast, no sideways scroll,
-pictures loaded; and the files they drop, paste and upload."""
+pictures loaded; the files they drop, paste and upload; and staff's way into the admin."""
 
 from __future__ import annotations
 
@@ -105,3 +105,12 @@ def copy_image_to_clipboard(page: Page, png: bytes) -> None:
         }""",
         base64.b64encode(png).decode(),
     )
+
+
+def open_admin_predictions(page: Page, site_url: str, username: str, password: str) -> None:
+    """Log in to the admin as staff would, and open the predictions list."""
+    page.goto(f"{site_url}/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Predictions").first.click()

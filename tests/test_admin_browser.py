@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from classifier.admin import PredictionAdmin
 
+from .browser_checks import open_admin_predictions
 from .helpers import cassandra_db
 from .test_admin_queries import stored
 
@@ -36,11 +37,7 @@ def test_staff_filter_search_page_and_correct_in_the_admin(
     stored(now - datetime.timedelta(minutes=1), "today's bag.png", "Bag")
     django_user_model.objects.create_superuser("curator", "curator@example.com", "browse predictions 42")
 
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("curator")
-    page.get_by_label("Password").fill("browse predictions 42")
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Predictions").first.click()
+    open_admin_predictions(page, live_server.url, "curator", "browse predictions 42")
 
     # Today first, newest first, with thumbnails.
     expect(rows(page)).to_have_count(1)

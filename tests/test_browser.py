@@ -5,6 +5,7 @@ from playwright.sync_api import Page, expect
 
 from mlmodel.classes import CLASS_NAMES
 
+from .browser_checks import open_admin_predictions
 from .helpers import cassandra_db
 
 pytestmark = [cassandra_db, pytest.mark.browser]
@@ -31,11 +32,7 @@ def test_upload_through_the_form_then_find_it_in_the_admin(
     page.wait_for_load_state("networkidle")
     assert all_images_loaded(page)  # the upload, the 28x28 input and the chart
 
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("curator")
-    page.get_by_label("Password").fill("browse predictions 42")
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Predictions").first.click()
+    open_admin_predictions(page, live_server.url, "curator", "browse predictions 42")
 
     row = page.locator("#result_list tbody tr", has_text="boot from the shop.png")
     expect(row).to_have_count(1)

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from classifier import reads
 
-from .browser_checks import check_page
+from .browser_checks import check_page, open_admin_predictions
 from .helpers import cassandra_db, stored_prediction
 
 pytestmark = [cassandra_db, pytest.mark.browser]
@@ -111,11 +111,7 @@ def test_a_photo_explained_then_corrected_by_a_visitor_and_accepted_by_staff(
     # Staff find it among the predictions with a suggestion and accept it in one click.
     page.set_viewport_size({"width": 1280, "height": 800})
     django_user_model.objects.create_superuser("curator", "curator@example.com", "check suggestions 42")
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("curator")
-    page.get_by_label("Password").fill("check suggestions 42")
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Predictions").first.click()
+    open_admin_predictions(page, live_server.url, "curator", "check suggestions 42")
     page.locator("#changelist-filter").get_by_role("link", name="With a suggestion").click()
     row = page.locator("#result_list tbody tr", has_text="trainers.jpg")
     expect(row).to_have_count(1)
