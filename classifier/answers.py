@@ -4,7 +4,7 @@ The probabilities are calibrated (temperature scaling, mlmodel.evaluation), so "
 what it says, and the words follow them: sure at or above UNCERTAIN_BELOW ("Sneaker"; below 90% it
 says it is not certain and names the runner-up), unsure below it ("Probably a Shirt, maybe a
 T-shirt/top"), and "probably none of the ten classes" when the model's
-energy score says the photo is like none of what it knows (Prediction.uncertain_reason).
+scores say the photo is like none of what it knows (mlmodel.novelty, Prediction.uncertain_reason).
 """
 
 from __future__ import annotations

@@ -130,9 +130,10 @@ class Prediction(DjangoCassandraModel):
     image_height = columns.Integer(required=True)
     probabilities = columns.List(columns.Float, required=True)
     preprocessing = columns.Text(required=True)  # JSON of what preprocessing decided
-    # mlmodel.novelty: the model's energy score and whether it says "probably none of the ten classes"
-    # (empty for predictions made before models had the score).
+    # mlmodel.novelty: the model's energy score, its photo detector's familiarity, and whether they
+    # say "probably none of the ten classes" (empty for predictions made before models had them).
     energy = columns.Float()
+    familiarity = columns.Float()
     none_of_the_ten = columns.Boolean()
     # The same file was classified before by the same model, and this upload took that classification
     # without running the model (empty for predictions made before repeats had rows of their own).

@@ -72,6 +72,7 @@ def classification_of(prediction: Prediction) -> Classification:
         confidence=prediction.confidence,
         probabilities=tuple(prediction.probabilities),
         energy=prediction.energy,
+        familiarity=prediction.familiarity,
         none_of_the_ten=bool(prediction.none_of_the_ten),
     )
 
@@ -92,6 +93,7 @@ def _record(upload: Upload, classification: Classification, model_version: str, 
         "image_height": model_input.source_size[1],
         "preprocessing": json.dumps(model_input.decisions()),
         "energy": classification.energy,
+        "familiarity": classification.familiarity,
         "none_of_the_ten": classification.none_of_the_ten,
         "repeat": repeat,
     }

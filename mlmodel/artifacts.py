@@ -30,6 +30,7 @@ DEFAULT_MODEL_DIR: Path = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.keras"
 LITERT_FILE = "model.tflite"
 METADATA_FILE = "metadata.json"
+DETECTOR_FILE = "photo_detector.npz"  # mlmodel.photo_detector, when the model has one
 ACTIVE_FILE = "ACTIVE"
 # The report of a training run (mlmodel/report.py writes them), and what each plot shows.
 REPORT_FILE = "report.json"

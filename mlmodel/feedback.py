@@ -21,9 +21,10 @@ import numpy as np
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import Dataset, LabelledImages
+from mlmodel.network import model_logits
 from mlmodel.novelty import CalibrationPhotos
 from mlmodel.predictor import Predictor
-from mlmodel.training import TrainingConfig, TrainingResult, model_logits, train
+from mlmodel.training import TrainingConfig, TrainingResult, train
 
 _SERVING_SLICE = 500
 

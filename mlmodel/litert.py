@@ -8,27 +8,34 @@ import numpy as np
 import tensorflow as tf
 
 from mlmodel.data import IMAGE_SIZE
+from mlmodel.network import feature_extractor
+from mlmodel.photo_detector import Detector
 
 
-def serving_model(model: keras.Model, temperature: float) -> keras.Model:
-    """The function that is served: uint8 pixels (n, 28, 28) in; calibrated class probabilities (n, 10)
-    and the energy score (n,) out (mlmodel.novelty: low for what is none of the ten classes).
+def serving_model(model: keras.Model, temperature: float, detector: Detector | None = None) -> keras.Model:
+    """The function that is served: uint8 pixels (n, 28, 28) in; calibrated class probabilities (n, 10),
+    the energy score (n,) and, with a detector, the familiarity (n,) out, in that order
+    (mlmodel.novelty: both are low for what is none of the ten classes).
 
     model maps float pixels (n, 28, 28, 1) to logits; temperature is the one fitted
     to them (see mlmodel.evaluation.fit_temperature).
     """
     pixels = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE), dtype="uint8")
     images = keras.ops.expand_dims(keras.ops.cast(pixels, "float32"), axis=-1)
-    # Averaged with the mirror image's logits, as in training's evaluation (training.model_logits).
-    scaled = (model(images) + model(keras.ops.flip(images, axis=2))) / (2 * temperature)
+    # Averaged with the mirror image's, as in training's evaluation (network.model_features).
+    extractor = feature_extractor(model)
+    features = (extractor(images) + extractor(keras.ops.flip(images, axis=2))) / 2
+    scaled = model.get_layer("logits")(features) / temperature
     probabilities = keras.ops.softmax(scaled)
-    energy = temperature * keras.ops.logsumexp(scaled, axis=1)
-    return keras.Model(pixels, [probabilities, energy], name="serving")
+    outputs = [probabilities, temperature * keras.ops.logsumexp(scaled, axis=1)]
+    if detector is not None:
+        outputs.append(keras.ops.matmul(features, detector.weights) + detector.bias)
+    return keras.Model(pixels, outputs, name="serving")
 
 
-def export(model: keras.Model, temperature: float, path: Path) -> None:
+def export(model: keras.Model, temperature: float, path: Path, detector: Detector | None = None) -> None:
     """Write the serving function of a trained model as a LiteRT flatbuffer (.tflite)."""
-    serving_model(model, temperature).export(
+    serving_model(model, temperature, detector).export(
         str(path),
         format="litert",
         verbose=False,
@@ -37,16 +44,22 @@ def export(model: keras.Model, temperature: float, path: Path) -> None:
     )
 
 
-def export_int8(model: keras.Model, temperature: float, path: Path, calibration: np.ndarray) -> None:
+def export_int8(
+    model: keras.Model,
+    temperature: float,
+    path: Path,
+    calibration: np.ndarray,
+    detector: Detector | None = None,
+) -> None:
     """Write the same serving function with int8 weights and activations (post-training quantisation).
 
     calibration: uint8 images (n, 28, 28) from the training split; their activation ranges fix the
     quantisation scales (a few hundred suffice). Input (uint8 pixels) and outputs (float
-    probabilities and energy) are those of `export`, so the predictor serves either file; operators
+    probabilities and scores) are those of `export`, so the predictor serves either file; operators
     without an int8 kernel stay float. Measured against the float export by bench/predictor.py --int8.
     """
     with tempfile.TemporaryDirectory() as saved:
-        serving_model(model, temperature).export(saved, format="tf_saved_model", verbose=False)
+        serving_model(model, temperature, detector).export(saved, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([image[np.newaxis]] for image in calibration)

@@ -1,6 +1,7 @@
 """The convolutional network that classifies 28x28 Fashion-MNIST images."""
 
 import keras
+import numpy as np
 from keras import layers
 
 from mlmodel.classes import CLASS_NAMES
@@ -45,3 +46,31 @@ def build_model(dropout_rate: float = 0.3) -> keras.Model:
         ],
         name="fashion_cnn",
     )
+
+
+def feature_extractor(model: keras.Model) -> keras.Model:
+    """The network without its last layer (sharing its weights): pixels in, the penultimate
+    features out, the values the "logits" layer turns into logits."""
+    return keras.Sequential(model.layers[:-1], name="features")
+
+
+def model_features(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The penultimate features (n, 256) of uint8 images (n, 28, 28), averaged with those of their
+    mirror images, as served (mlmodel.litert): the network learnt both ways round, and the mean of
+    two looks is right more often than either."""
+    images = images.astype(np.float32)[..., np.newaxis]
+    extractor = feature_extractor(model)
+    looks = extractor.predict(images, batch_size=1000, verbose=0)
+    return (looks + extractor.predict(images[:, :, ::-1], batch_size=1000, verbose=0)) / 2
+
+
+def logits_of(model: keras.Model, features: np.ndarray) -> np.ndarray:
+    """What the model's last layer makes of penultimate features."""
+    kernel, bias = model.get_layer("logits").get_weights()
+    return features @ kernel + bias
+
+
+def model_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The logits (n, 10) of uint8 images (n, 28, 28) as served: the last layer is linear, so these
+    are also the mean of the image's and its mirror image's logits."""
+    return logits_of(model, model_features(model, images))

@@ -24,33 +24,50 @@ class Classification:
     label_index: int
     confidence: float
     probabilities: tuple[float, ...]  # one per class in CLASS_NAMES order, summing to 1
-    energy: float | None = None  # mlmodel.novelty's score; None for a model exported without it
-    none_of_the_ten: bool = False  # the energy is below the model's threshold: probably none of the ten
+    # mlmodel.novelty's scores; None for a model exported without them
+    energy: float | None = None
+    familiarity: float | None = None
+    none_of_the_ten: bool = False  # a score below the model's threshold: probably none of the ten
 
 
 class Predictor:
     """One loaded model version, callable from many threads at once."""
 
-    def __init__(self, litert_file: Path, version: str, none_of_the_ten_below: float | None = None) -> None:
+    def __init__(
+        self,
+        litert_file: Path,
+        version: str,
+        none_of_the_ten_below: float | None = None,
+        familiarity_below: float | None = None,
+    ) -> None:
         self.version = version
-        self.none_of_the_ten_below = none_of_the_ten_below
+        self.none_of_the_ten_below = none_of_the_ten_below  # of the energy
+        self.familiarity_below = familiarity_below
         # One thread per call: a web server scales by worker processes and threads, and
         # a single image is too small a task to share between cores.
         self._interpreter = Interpreter(model_path=str(litert_file), num_threads=1)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
-        # Probabilities (n, 10) and, from models exported with it, the energy score (n,).
-        outputs = sorted(self._interpreter.get_output_details(), key=lambda output: -len(output["shape"]))
+        # Probabilities (n, 10), then from models exported with them the energy (n,) and the
+        # familiarity (n,) (mlmodel.litert.serving_model), each tensor named for its place: "...:1".
+        outputs = sorted(
+            self._interpreter.get_output_details(), key=lambda output: int(output["name"].rsplit(":", 1)[-1])
+        )
         self._output = outputs[0]["index"]
-        self._energy = outputs[1]["index"] if len(outputs) > 1 else None
+        self._scores = [output["index"] for output in outputs[1:3]]
         self._batch_size = 1
         # An interpreter holds its tensors between calls, so calls take turns.
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, version: str, model_dir: Path | str) -> "Predictor":
-        threshold = artifacts.read_metadata(version, model_dir).get("none_of_the_ten_below")
-        return cls(artifacts.litert_path(version, model_dir), version, threshold)
+        metadata = artifacts.read_metadata(version, model_dir)
+        return cls(
+            artifacts.litert_path(version, model_dir),
+            version,
+            metadata.get("none_of_the_ten_below"),
+            metadata.get("familiarity_below"),
+        )
 
     def classify(self, pixels: np.ndarray) -> list[Classification]:
         """Classify (n, 28, 28) uint8 images, light garments on black, in one forward pass."""
@@ -66,25 +83,31 @@ class Predictor:
             self._interpreter.set_tensor(self._input, np.ascontiguousarray(pixels))
             self._interpreter.invoke()
             probabilities = self._interpreter.get_tensor(self._output).astype(np.float64)
-            energies = (
-                self._interpreter.get_tensor(self._energy).ravel() if self._energy is not None else None
-            )
+            scores = [self._interpreter.get_tensor(index).ravel().tolist() for index in self._scores]
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        if energies is None:
-            return [self._classification(row, None) for row in probabilities]
-        return [self._classification(row, float(energy)) for row, energy in zip(probabilities, energies)]
+        missing = [None] * len(pixels)
+        energies = scores[0] if len(scores) > 0 else missing
+        familiarities = scores[1] if len(scores) > 1 else missing
+        return [self._classification(*row) for row in zip(probabilities, energies, familiarities)]
 
-    def _classification(self, probabilities: np.ndarray, energy: float | None) -> Classification:
+    def _classification(
+        self, probabilities: np.ndarray, energy: float | None, familiarity: float | None
+    ) -> Classification:
         index = int(np.argmax(probabilities))
-        threshold = self.none_of_the_ten_below
         return Classification(
             label=CLASS_NAMES[index],
             label_index=index,
             confidence=float(probabilities[index]),
             probabilities=tuple(float(p) for p in probabilities),
             energy=energy,
-            none_of_the_ten=energy is not None and threshold is not None and energy < threshold,
+            familiarity=familiarity,
+            none_of_the_ten=_below(energy, self.none_of_the_ten_below)
+            or _below(familiarity, self.familiarity_below),
         )
+
+
+def _below(score: float | None, threshold: float | None) -> bool:
+    return score is not None and threshold is not None and score < threshold
 
 
 _predictors: dict[Path, Predictor] = {}

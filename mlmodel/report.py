@@ -29,7 +29,11 @@ def write_report(result: TrainingResult, directory: Path, feedback: FeedbackRepo
         "precision": result.precision,
         "config": asdict(result.config),
         "history": result.history,
-        "none_of_the_ten": {"below": result.none_of_the_ten_below, "set_on": result.none_of_the_ten_set_on},
+        "none_of_the_ten": {
+            "energy_below": result.none_of_the_ten.energy_below,
+            "familiarity_below": result.none_of_the_ten.familiarity_below,
+            "set_on": result.none_of_the_ten.set_on,
+        },
     }
     if feedback is not None:
         report["corrections"] = feedback.as_dict()
@@ -47,8 +51,7 @@ def summary(result: TrainingResult, feedback: FeedbackReport | None = None) -> s
             f"  calibration    ECE {test.ece_before:.4f} before, {test.ece_after:.4f} after "
             f"temperature scaling (T = {test.temperature:.3f}, fitted on the validation split)"
         ),
-        f"  none of ten    energy below {result.none_of_the_ten_below:.3f}, "
-        f"set on {result.none_of_the_ten_set_on}",
+        f"  none of ten    {_novelty_rule(result)}, set on {result.none_of_the_ten.set_on}",
         f"  parameters     {result.model.count_params():,}",
         f"  wall time      {result.wall_time_s:.1f} s ({result.config.epochs} epochs, {result.precision})",
         f"  {'class':<14} precision  recall",
@@ -58,6 +61,13 @@ def summary(result: TrainingResult, feedback: FeedbackReport | None = None) -> s
     if feedback is not None:
         lines += feedback_summary(feedback)
     return "\n".join(lines)
+
+
+def _novelty_rule(result: TrainingResult) -> str:
+    rule = result.none_of_the_ten
+    if rule.familiarity_below is None:
+        return f"energy below {rule.energy_below:.3f}"
+    return f"energy below {rule.energy_below:.3f} or familiarity below {rule.familiarity_below:.3f}"
 
 
 def feedback_summary(feedback: FeedbackReport) -> list[str]:

@@ -13,10 +13,10 @@ from PIL import Image
 from mlmodel import artifacts, novelty
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.evaluation import softmax
-from mlmodel.network import build_model
+from mlmodel.network import build_model, model_logits
 from mlmodel.predictor import Predictor, get_predictor
 from mlmodel.publishing import publish
-from mlmodel.training import PROFILES, TrainingConfig, model_logits, resolve_precision, train
+from mlmodel.training import PROFILES, TrainingConfig, resolve_precision, train
 
 REPO = Path(__file__).resolve().parents[1]
 # Small batches: enough steps in one epoch for BatchNormalization's running statistics to settle.

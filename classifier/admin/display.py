@@ -67,4 +67,7 @@ def _none_of_the_ten(prediction: Prediction) -> str:
     if prediction.energy is None:
         return "— (not scored: the model predates the score)"
     verdict = "probably none of them" if prediction.none_of_the_ten else "no"
-    return f"{verdict} (energy score {prediction.energy:.3f})"
+    scores = f"energy score {prediction.energy:.3f}"
+    if prediction.familiarity is not None:
+        scores += f", photo familiarity {prediction.familiarity:.2f}"
+    return f"{verdict} ({scores})"

@@ -21,12 +21,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from classifier.corrections import corrected_examples
 from classifier.cql import CASSANDRA_DOWN
 from mlmodel import artifacts
-from mlmodel.data import LabelledImages, load_fashion_mnist
-from mlmodel.feedback import NoUsableCorrections, train_with_corrections
+from mlmodel.data import Dataset, LabelledImages, load_fashion_mnist
+from mlmodel.feedback import FeedbackReport, NoUsableCorrections, train_with_corrections
 from mlmodel.novelty import load_calibration_photos
 from mlmodel.publishing import publish
 from mlmodel.report import summary
-from mlmodel.training import PROFILES, TrainingConfig, train
+from mlmodel.training import PROFILES, TrainingConfig, TrainingResult, refit_none_of_the_ten, train
 
 NEXT_STEP = "Correct labels in the admin first, or train without --include-corrections."
 
@@ -71,6 +71,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-activate", action="store_true", help="publish without making it active")
         parser.add_argument(
+            "--refit-none-of-the-ten",
+            action="store_true",
+            help="do not train: publish the active model again with its 'none of the ten' rule fitted anew "
+            "on the photos (their photo detector and thresholds)",
+        )
+        parser.add_argument(
             "--include-corrections",
             action="store_true",
             help="add the 28x28 inputs of the predictions staff corrected (read from Cassandra) to the "
@@ -105,6 +111,13 @@ class Command(BaseCommand):
             except FileNotFoundError as error:
                 raise CommandError(str(error)) from error
 
+        if options["refit_none_of_the_ten"]:
+            if calibration is None:
+                raise CommandError("--refit-none-of-the-ten needs photos: give --photos-dir")
+            result = refit_none_of_the_ten(_active(model_dir), model_dir, dataset, calibration)
+            self._publish(result, dataset, model_dir, None, options, started)
+            return
+
         verbose = 1 if options["verbosity"] >= 1 else 0
         how = {"calibration": calibration, "initial_weights": _start(config, model_dir), "verbose": verbose}
         feedback = None
@@ -115,13 +128,23 @@ class Command(BaseCommand):
                 result, feedback = train_with_corrections(config, dataset, corrected, model_dir, **how)
             except NoUsableCorrections as error:
                 raise CommandError(f"{error} {NEXT_STEP}") from error
+        self._publish(result, dataset, model_dir, feedback, options, started)
+
+    def _publish(
+        self,
+        result: TrainingResult,
+        dataset: Dataset,
+        model_dir: Path,
+        feedback: FeedbackReport | None,
+        options: dict,
+        started: float,
+    ) -> None:
         activate = not options["no_activate"]
         version = publish(result, dataset.fingerprint(), model_dir, feedback=feedback, activate=activate)
-
         self.stdout.write(
             "\n".join(
                 [
-                    self.style.SUCCESS(f"Trained model version {version} (profile {options['profile']})"),
+                    self.style.SUCCESS(_published(version, result, options["profile"])),
                     summary(result, feedback),
                     f"  written to     {model_dir / version} (report.json and PNGs beside the model)",
                     f"  active         {'yes' if activate else 'no (run without --no-activate to serve it)'}",
@@ -146,11 +169,24 @@ class Command(BaseCommand):
         return corrected
 
 
+def _published(version: str, result: TrainingResult, profile: str) -> str:
+    if result.weights_from is not None:
+        return (
+            f"Published model version {version}: the weights of {result.weights_from}, "
+            "its 'none of the ten' rule fitted anew"
+        )
+    return f"Trained model version {version} (profile {profile})"
+
+
 def _start(config: TrainingConfig, model_dir: Path) -> Path | None:
     """The saved model a fine-tuning profile starts from: the active one."""
     if not config.start_from_active:
         return None
+    return artifacts.model_path(_active(model_dir), model_dir)
+
+
+def _active(model_dir: Path) -> str:
     try:
-        return artifacts.model_path(artifacts.active_version(model_dir), model_dir)
+        return artifacts.active_version(model_dir)
     except (FileNotFoundError, ValueError) as error:
-        raise CommandError(f"This profile fine-tunes the active model, and there is none: {error}") from error
+        raise CommandError(f"This needs the active model, and there is none: {error}") from error
