@@ -15,14 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from mlmodel import artifacts
-from mlmodel.data import load_fashion_mnist
+from mlmodel.data import dataset_dir, load_fashion_mnist
 from mlmodel.explanation import occlusion
 from mlmodel.predictor import get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = Path(
-    os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist"
-)
+DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
 
 
 def milliseconds(call, *args) -> float:

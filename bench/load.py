@@ -50,10 +50,9 @@ from bench.load_client import (
 )
 from bench.preprocessing import DEFAULT_PHOTOS, phone_jpeg
 from mlmodel.clothing_photos import list_photos
-from mlmodel.data import load_fashion_mnist
+from mlmodel.data import dataset_dir, load_fashion_mnist
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "fashion-mnist"
 GOALS = {
     "phone rate": 40,
     "phone vs seed": 5,
@@ -140,7 +139,7 @@ def main() -> None:
     parser.add_argument("--no-seed", action="store_true", help="leave out the seed lab's way")
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
     parser.add_argument("--phone-photos", type=int, default=8, help="distinct 12 MP pictures made")
-    parser.add_argument("--data-dir", default=os.environ.get("FASHION_MNIST_DIR") or DEFAULT_DATA)
+    parser.add_argument("--data-dir", default=dataset_dir("fashion-mnist", "FASHION_MNIST_DIR"))
     args = parser.parse_args()
     run_id = time.strftime("%Y%m%d%H%M%S", time.gmtime())
     prefix = f"load-{run_id}-"
@@ -173,7 +172,7 @@ def main() -> None:
 
 def report(args, run_id: str, prefix: str, days: set[str], seed: subprocess.Popen | None) -> None:
     images = load_fashion_mnist(args.data_dir).x_test
-    source = args.photos if args.photos.is_dir() else REPO / "tests" / "photos"
+    source = args.photos
     rng = np.random.default_rng(int(run_id))  # new camera noise, so new pictures, every run
     photos = list_photos(source)
     chosen = rng.choice(len(photos), size=min(args.phone_photos, len(photos)), replace=False)

@@ -21,14 +21,12 @@ import keras
 import numpy as np
 
 from mlmodel import artifacts
-from mlmodel.data import load_fashion_mnist
+from mlmodel.data import dataset_dir, load_fashion_mnist
 from mlmodel.evaluation import softmax
 from mlmodel.predictor import Predictor, get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = Path(
-    os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist"
-)
+DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
 P50_GOAL_MS = 0.3
 SPEED_UP_GOAL = 100
 BATCH = 64

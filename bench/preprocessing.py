@@ -41,10 +41,11 @@ from PIL import Image, ImageOps  # noqa: E402
 from classifier.uploads import THUMBNAIL_SIZE, thumbnail_jpeg  # noqa: E402
 from mlmodel import even_background  # noqa: E402
 from mlmodel.clothing_photos import list_photos  # noqa: E402
-from mlmodel.data import load_fashion_mnist  # noqa: E402
+from mlmodel.data import dataset_dir, load_fashion_mnist  # noqa: E402
 from mlmodel.preprocessing import open_image, to_model_input  # noqa: E402
 
-DEFAULT_PHOTOS = REPO.parent / "shared" / "datasets" / "clothing-photos"
+# Without the development photos, the few shipped for the tests.
+DEFAULT_PHOTOS = dataset_dir("clothing-photos", "CLOTHING_PHOTOS_DIR") or REPO / "tests" / "photos"
 GOAL_MS = 25.0
 PORTRAIT = 6  # EXIF orientation: turn 90 degrees clockwise to show
 
@@ -116,7 +117,7 @@ def main() -> int:
     args = parser.parse_args()
     cv2.setNumThreads(1)  # one core, as the goal is stated
 
-    source = args.photos if args.photos.is_dir() else REPO / "tests" / "photos"
+    source = args.photos
     rng = np.random.default_rng(0)
     photos = list_photos(source)
     chosen = [photos[i] for i in rng.choice(len(photos), size=min(args.count, len(photos)), replace=False)]

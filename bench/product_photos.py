@@ -10,7 +10,6 @@ The goal: accuracy on the renders within 2 points of accuracy on the same clean 
 """
 
 import argparse
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,14 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from mlmodel import artifacts
-from mlmodel.data import load_fashion_mnist
+from mlmodel.data import dataset_dir, load_fashion_mnist
 from mlmodel.predictor import get_predictor
 from mlmodel.product_photos import KINDS, kind_of, model_input
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = Path(
-    os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "fashion-mnist"
-)
+DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
 GOAL_POINTS = 2.0
 
 

@@ -50,9 +50,10 @@ from classifier.uploads import Upload  # noqa: E402
 from mlmodel import artifacts  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
 from mlmodel.clothing_photos import SPLITS, Photo, list_photos  # noqa: E402
+from mlmodel.data import dataset_dir  # noqa: E402
 
 KEYSPACE = "bench_real_photos"
-DEFAULT_PHOTOS = REPO.parent / "shared" / "datasets" / "clothing-photos"
+DEFAULT_PHOTOS = dataset_dir("clothing-photos", "CLOTHING_PHOTOS_DIR")
 UPLOAD_BATCH = 20
 
 
@@ -128,7 +129,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS, help="one folder per kind")
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        default=DEFAULT_PHOTOS,
+        required=DEFAULT_PHOTOS is None,
+        help="one folder per kind",
+    )
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="held-out", help="what is measured")
     parser.add_argument("--adapt", action="store_true", help="correct the other split, train, measure again")
     parser.add_argument("--per-class", type=int, help="with --adapt: correct only N photos of each folder")

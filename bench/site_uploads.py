@@ -9,7 +9,6 @@ every acknowledged upload is a row the admin browse shows.
 
 import argparse
 import io
-import os
 import re
 import statistics
 import sys
@@ -21,9 +20,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
-from mlmodel.data import load_fashion_mnist  # noqa: E402
-
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "fashion-mnist"
+from mlmodel.data import dataset_dir, load_fashion_mnist  # noqa: E402
 
 
 def png(pixels) -> bytes:
@@ -84,7 +81,7 @@ def main() -> None:
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000/")
     parser.add_argument("--count", type=int, default=500)
-    parser.add_argument("--data-dir", default=os.environ.get("FASHION_MNIST_DIR") or DEFAULT_DATA)
+    parser.add_argument("--data-dir", default=dataset_dir("fashion-mnist", "FASHION_MNIST_DIR"))
     parser.add_argument("--admin-password-file", default="var/admin-password.txt")
     args = parser.parse_args()
 

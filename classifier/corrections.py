@@ -1,8 +1,8 @@
 """The predictions staff corrected, as training examples for `train_model --include-corrections`.
 
-Found through the SAI index on `prediction(corrected_label)`, one query per class (see models.py: a
-cleared correction or a deleted prediction drops out of it by itself); each one's 28x28 model input
-is read from `prediction_images` by id. What leaves this module is plain numpy arrays
+Found through the SAI index on `prediction(corrected_label)`, one query per class (see
+models/predictions.py: a cleared correction or a deleted prediction drops out of it by itself); each
+one's 28x28 model input is read from `prediction_images` by id. What leaves this module is plain numpy arrays
 (`mlmodel.data.LabelledImages`), so the training code needs neither Django nor Cassandra.
 """
 

@@ -1,7 +1,7 @@
 """Cassandra through the driver: the session, prepared statements, and the errors that mean "down".
 
 django-cassandra-engine's querysets add ALLOW FILTERING to every query; the statements the site runs
-are written against the tables and indexes designed for them (see models.py) and never need it.
+are written against the tables and indexes designed for them (see models/predictions.py) and never need it.
 Statements are prepared once per session and CQL text; table names are read from the models on each
 call, so they follow the keyspace the models use (the test runner points them at the test keyspace).
 Every read and write of the site goes through here: writes in store.py, reads in reads.py.

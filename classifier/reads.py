@@ -1,4 +1,4 @@
-"""Reading predictions the way the tables are modelled (see models.py): no query scans a table.
+"""Reading predictions the way the tables are modelled (see models/predictions.py): no query scans a table.
 
 `page()` answers a `ListingQuery` (listing.py) one page at a time with a cursor to the next;
 `rows()` streams every row of one (the CSV export). Browsing reads `prediction` partition by

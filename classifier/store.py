@@ -100,7 +100,7 @@ class UploadRows:
 
     @classmethod
     def deletes(cls, prediction: Prediction) -> UploadRows:
-        """The DELETEs of a stored prediction's rows. The hour lists keep their hour (models.py)."""
+        """The DELETEs of a stored prediction's rows. The hour lists keep theirs (models/predictions.py)."""
         key = name_key(prediction.filename)
         day, hour = partition_of(prediction.id)
         return cls(

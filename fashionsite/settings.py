@@ -16,6 +16,8 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from mlmodel.data import dataset_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -224,20 +226,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- The model --------------------------------------------------------------------------------
 MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "mlmodel" / "artifacts"))).resolve()
-# The datasets beside the checkout (../shared/datasets) when they are there; the environment's first.
-_SHARED_DATASETS = BASE_DIR.parent / "shared" / "datasets"
-
-
-def _dataset_dir(variable: str, name: str) -> str | None:
-    shared = _SHARED_DATASETS / name
-    return os.environ.get(variable) or (str(shared) if shared.is_dir() else None)
-
-
 # Fashion-MNIST's four .gz files; without them, Keras's loader downloads them into its cache.
-FASHION_MNIST_DIR = _dataset_dir("FASHION_MNIST_DIR", "fashion-mnist")
+FASHION_MNIST_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")
 # Real phone photos, one folder per kind (mlmodel.clothing_photos): train_model sets the model's
 # "none of the ten" threshold on their tune split.
-CLOTHING_PHOTOS_DIR = _dataset_dir("CLOTHING_PHOTOS_DIR", "clothing-photos")
+CLOTHING_PHOTOS_DIR = dataset_dir("clothing-photos", "CLOTHING_PHOTOS_DIR")
 # A prediction less confident than this is flagged "uncertain".
 UNCERTAIN_BELOW = float(env_str("UNCERTAIN_BELOW", "0.6"))
 # "Wrong answer?" suggestions one visitor may send in an hour (classifier/suggestions.py).

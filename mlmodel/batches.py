@@ -1,8 +1,6 @@
 """The batches a training run learns from: augmented Fashion-MNIST images, photo trips and outliers."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import keras
 import numpy as np
@@ -13,12 +11,19 @@ from mlmodel import augmentation
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import IMAGE_SIZE
 
-if TYPE_CHECKING:  # annotations only: training imports this module
-    from mlmodel.training import TrainingConfig
+
+class BatchSettings(Protocol):
+    """What of a training run's settings (mlmodel.training.TrainingConfig) decides its batches."""
+
+    batch_size: int
+    seed: int
+    augment: bool  # random shifts and flips, photo trips and outliers
+    photo_trip: float  # share of images made to look like a cut-out phone photo
+    outlier_share: float  # outliers added per batch, as a share of it
 
 
 def batches(
-    images: np.ndarray, labels: np.ndarray, config: TrainingConfig, *, training: bool
+    images: np.ndarray, labels: np.ndarray, config: BatchSettings, *, training: bool
 ) -> tf.data.Dataset:
     """Batches of float32 (n, 28, 28, 1) images and one-hot labels (label smoothing needs them).
 

@@ -16,9 +16,19 @@ TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 
+# Where this workplace keeps datasets: beside the checkout.
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
 _IMAGES_MAGIC = 2051
 _LABELS_MAGIC = 2049
 _NUM_CLASSES = 10
+
+
+def dataset_dir(name: str, variable: str) -> str | None:
+    """Where a dataset is: the environment's `variable` when set, else SHARED_DATASETS/name when it
+    is there, else None (Fashion-MNIST then comes from Keras's loader)."""
+    shared = SHARED_DATASETS / name
+    return os.environ.get(variable) or (str(shared) if shared.is_dir() else None)
 
 
 @dataclass(frozen=True, eq=False)
