@@ -6,6 +6,7 @@ where ../shared is missing too.
 
 import io
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def test_admin_detail_shows_the_outline_and_what_segmentation_decided(client, st
     assert "<polygon points=" in detail.text
     assert "Garment share of the photo" in detail.text and "Pair split" in detail.text
     assert "None of the ten classes?" in detail.text
+    assert re.search(r"energy score -?\d+\.\d{3}, photo familiarity -?\d+\.\d{2}", detail.text)
 
 
 def test_api_says_a_hat_is_probably_none_of_the_ten_and_a_shirt_is_a_shirt(client):
