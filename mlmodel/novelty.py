@@ -55,6 +55,15 @@ class CalibrationPhotos:
     def right(self, predicted: np.ndarray) -> np.ndarray:
         return np.array([int(label) in accepted for label, accepted in zip(predicted, self.accepted)])
 
+    def without(self, images: np.ndarray) -> "CalibrationPhotos | None":
+        """These photos less any that is one of `images` (None if none is left): a model is surer of
+        the photos it was trained on than it will be of new ones, so they must not set its thresholds."""
+        trained_on = {image.tobytes() for image in images}
+        kept = [index for index, image in enumerate(self.images) if image.tobytes() not in trained_on]
+        if not kept:
+            return None
+        return CalibrationPhotos(self.images[kept], tuple(self.accepted[index] for index in kept))
+
 
 @dataclass(frozen=True, eq=False)
 class NoveltyRule:

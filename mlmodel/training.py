@@ -95,12 +95,15 @@ def train(
     """Build, compile and fit the network, fit its temperature, then evaluate it on the whole test set.
 
     `extra` examples join the training split only (oversampled, see extra_repeats()); validation,
-    temperature and test figures stay pure Fashion-MNIST, comparable with runs without them.
+    temperature and test figures stay pure Fashion-MNIST, comparable with runs without them, and the
+    calibration photos among them do not set the "none of the ten" rule.
     """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), (x_val, y_val) = _split(config, dataset)
     repeats = extra_repeats(len(extra), len(x_train)) if extra is not None else 0
+    if calibration is not None and extra is not None:
+        calibration = calibration.without(extra.images)
     if repeats:
         x_train = np.concatenate([x_train, *[extra.images] * repeats])
         y_train = np.concatenate([y_train, *[extra.labels] * repeats])

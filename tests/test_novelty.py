@@ -100,6 +100,15 @@ def test_the_two_thresholds_together_flag_the_share_of_right_answers_asked_for()
     assert np.mean(rule.detector.familiarity(features[count:]) < rule.familiarity_below) > 0.9
 
 
+def test_photos_the_model_was_trained_on_do_not_set_its_thresholds():
+    images = np.stack([np.full((28, 28), value, np.uint8) for value in (10, 20, 30)])
+    photos = novelty.CalibrationPhotos(images, ((1,), (), (3, 4)))
+    left = photos.without(images[[1]])
+    assert [int(image[0, 0]) for image in left.images] == [10, 30]
+    assert left.accepted == ((1,), (3, 4))
+    assert photos.without(images) is None
+
+
 def test_refit_keeps_the_weights_and_publishes_a_version_with_a_detector(
     tmp_path, fashion_mnist_dir, monkeypatch
 ):
