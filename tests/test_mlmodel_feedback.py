@@ -29,13 +29,13 @@ def occurrences(images: np.ndarray, image: np.ndarray) -> int:
 
 def test_extra_examples_join_the_training_split_only(dataset, monkeypatch):
     seen = {True: [], False: []}
-    original = training._batches
+    original = training.batches
 
     def recording(images, labels, config, *, training):
         seen[training].append((images.copy(), labels.copy()))
         return original(images, labels, config, training=training)
 
-    monkeypatch.setattr(training, "_batches", recording)
+    monkeypatch.setattr(training, "batches", recording)
     extra = LabelledImages(distinctive_images(7), np.full(7, 3, dtype=np.uint8), tuple("abcdefg"))
 
     result = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, extra=extra, verbose=0)
@@ -56,14 +56,14 @@ def test_extra_examples_join_the_training_split_only(dataset, monkeypatch):
 
 def test_without_extra_examples_the_training_split_is_unchanged(dataset, monkeypatch):
     sizes = []
-    original = training._batches
+    original = training.batches
 
     def recording(images, labels, config, *, training):
         if training:
             sizes.append(len(images))
         return original(images, labels, config, training=training)
 
-    monkeypatch.setattr(training, "_batches", recording)
+    monkeypatch.setattr(training, "batches", recording)
     result = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, verbose=0)
     assert sizes == [270]
     assert (result.extra_examples, result.extra_repeats) == (0, 0)
