@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-# Weight decay on the standardised features: 1,900 photos against 256 features would otherwise be
+# Weight decay on the standardised features: 2,168 photos against 256 features would otherwise be
 # learnt by heart (fitted without it, the tune photos were told apart perfectly). 1, 10 and 100 were
 # tried: within 5 points of each other.
 L2 = 10.0
