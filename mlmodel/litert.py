@@ -29,7 +29,7 @@ def serving_model(model: keras.Model, temperature: float, detector: Detector | N
     probabilities = keras.ops.softmax(scaled)
     outputs = [probabilities, temperature * keras.ops.logsumexp(scaled, axis=1)]
     if detector is not None:
-        outputs.append(keras.ops.matmul(features, detector.weights) + detector.bias)
+        outputs.append(detector.familiarity(features))
     return keras.Model(pixels, outputs, name="serving")
 
 

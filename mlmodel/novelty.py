@@ -116,10 +116,11 @@ def rule_from_photos(
         return None
     energies = energy(logits, temperature)
     set_on = f"{int(right.sum())} right answers on real photos (tune split)"
-    others = int((~photos.of_the_ten).sum())
+    of_the_ten = photos.of_the_ten
+    others = int((~of_the_ten).sum())
     if others < MIN_OTHER_PHOTOS:
         return NoveltyRule(threshold(energies[right]), set_on)
-    detector, familiarity = photo_detector.fit_cross_validated(features, photos.of_the_ten, known_features)
+    detector, familiarity = photo_detector.fit_cross_validated(features, of_the_ten, known_features)
     energy_below = threshold(energies[right], ENERGY_FLAGGED_SHARE)
     return NoveltyRule(
         energy_below,

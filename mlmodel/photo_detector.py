@@ -29,7 +29,8 @@ class Detector:
     bias: float
 
     def familiarity(self, features: np.ndarray) -> np.ndarray:
-        """The logit that each row of features (n, features) is of one of the ten classes."""
+        """The logit that each row of features (n, features) is of one of the ten classes; features
+        may be numpy or the serving graph's tensors (mlmodel.litert), so both compute it alike."""
         return features @ self.weights + self.bias
 
 

@@ -51,7 +51,7 @@ def summary(result: TrainingResult, feedback: FeedbackReport | None = None) -> s
             f"  calibration    ECE {test.ece_before:.4f} before, {test.ece_after:.4f} after "
             f"temperature scaling (T = {test.temperature:.3f}, fitted on the validation split)"
         ),
-        f"  none of ten    {_novelty_rule(result)}, set on {result.none_of_the_ten.set_on}",
+        f"  none of ten    {_rule_in_words(result)}, set on {result.none_of_the_ten.set_on}",
         f"  parameters     {result.model.count_params():,}",
         f"  wall time      {result.wall_time_s:.1f} s ({result.config.epochs} epochs, {result.precision})",
         f"  {'class':<14} precision  recall",
@@ -63,7 +63,7 @@ def summary(result: TrainingResult, feedback: FeedbackReport | None = None) -> s
     return "\n".join(lines)
 
 
-def _novelty_rule(result: TrainingResult) -> str:
+def _rule_in_words(result: TrainingResult) -> str:
     rule = result.none_of_the_ten
     if rule.familiarity_below is None:
         return f"energy below {rule.energy_below:.3f}"
