@@ -19,9 +19,10 @@ from mlmodel.network import build_model, logits_of, model_features, model_logits
 
 # Of the steps of a run, the share spent warming the learning rate up to its peak.
 _WARMUP_SHARE = 0.1
-# Extra examples (corrected uploads) are oversampled: see extra_repeats().
-EXTRA_REPEATS = 5
-EXTRA_MAX_SHARE = 0.1
+# Extra examples (corrected uploads) are oversampled to this share of the training split, each at
+# most EXTRA_MAX_REPEATS times: see extra_repeats().
+EXTRA_SHARE = 0.2
+EXTRA_MAX_REPEATS = 100
 # Fashion-MNIST training images the photo detector learns as examples of the ten: with fewer it
 # flagged more of the test set (2% with 3,000, 0.9% with 12,000, against 0.1% by the energy alone).
 _KNOWN_IMAGES = 12_000
@@ -218,17 +219,20 @@ def extra_repeats(extra_count: int, train_count: int) -> int:
     """How many copies of each extra example join `train_count` Fashion-MNIST training images.
 
     Corrected uploads are few (dozens or hundreds against up to 54,000 images) but are the very
-    inputs the site gets wrong, so each goes in EXTRA_REPEATS (5) times: enough to be learnt in a
-    few epochs, where a single copy would barely move the weights. Copies rather than a larger
-    loss weight because each copy is augmented afresh (shifted, flipped), so the network sees five
-    variants instead of one image with a five-fold gradient. Capped so that the copies stay within
-    EXTRA_MAX_SHARE (10%) of the Fashion-MNIST images: staff labels can be wrong, and a few
-    hundred images must not pull the model away from the data its test accuracy is measured on.
-    Every example goes in at least once.
+    inputs the site gets wrong, from the domain it is used in: the copies make up EXTRA_SHARE (20%)
+    of the training split, so that every batch carries some. Measured with 30 corrected phone photos
+    per class (bench.real_photos --adapt --per-class 30): at 2% of the split (five copies each) the
+    held-out photos went from 71.0% to 74.3% exact, at 20% to 80.0%, and the Fashion-MNIST test
+    accuracy stayed the same (92.86% and 92.90%). Copies rather than a larger loss weight because
+    each copy is augmented afresh (shifted, flipped, taken on a photo trip), so the network sees
+    variants instead of one image with a larger gradient. At most EXTRA_MAX_REPEATS (100) copies
+    each: a handful of corrections must not make up a fifth of what the model learns, as staff
+    labels can be wrong. Every example goes in at least once.
     """
     if extra_count == 0:
         return 0
-    return max(1, min(EXTRA_REPEATS, int(EXTRA_MAX_SHARE * train_count / extra_count)))
+    wanted = EXTRA_SHARE / (1 - EXTRA_SHARE) * train_count / extra_count
+    return max(1, min(EXTRA_MAX_REPEATS, round(wanted)))
 
 
 def _weights_of(saved: Path, model: keras.Model) -> list[np.ndarray]:

@@ -1,5 +1,5 @@
-"""The mlmodel side of training with corrections: extra examples join the training split, modestly
-oversampled, and never an image of the test set. No Django and no Cassandra here."""
+"""The mlmodel side of training with corrections: extra examples join the training split,
+oversampled to a fifth of it, and never an image of the test set. No Django and no Cassandra here."""
 
 from pathlib import Path
 
@@ -43,7 +43,7 @@ def test_extra_examples_join_the_training_split_only(dataset, monkeypatch):
     [(train_images, train_labels)] = seen[True]
     [(validation_images, _)] = seen[False]
     repeats = extra_repeats(7, 270)  # 300 images, 30 of them held out for validation
-    assert repeats == 3  # the share cap: 7 x 5 copies would be more than 10% of 270
+    assert repeats == 10  # 7 x 10 copies: a fifth of the training split
     assert (result.extra_examples, result.extra_repeats) == (7, repeats)
     assert len(train_images) == 270 + 7 * repeats
     for image in extra.images:
@@ -69,10 +69,11 @@ def test_without_extra_examples_the_training_split_is_unchanged(dataset, monkeyp
     assert (result.extra_examples, result.extra_repeats) == (0, 0)
 
 
-def test_oversampling_is_modest_and_capped():
+def test_corrections_make_up_a_fifth_of_the_training_split_with_a_cap_per_image():
     assert extra_repeats(0, 54_000) == 0
-    assert extra_repeats(40, 10_800) == 5  # a few dozen corrections: five copies each
-    assert extra_repeats(2_000, 54_000) == 2  # the copies stay within 10% of the training images
+    assert extra_repeats(210, 54_000) == 64  # 30 corrected photos per class: 64 copies each
+    assert extra_repeats(2_000, 54_000) == 7
+    assert extra_repeats(3, 10_800) == 100  # a handful of corrections: at most 100 copies each
     assert extra_repeats(100_000, 54_000) == 1  # every correction is used at least once
 
 

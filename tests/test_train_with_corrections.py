@@ -178,7 +178,7 @@ def test_train_model_with_corrections_reports_what_it_used_and_how_accuracy_chan
     trained_on = {example["source"] for example in used["examples"] if example["trained_on"]}
     assert trained_on == found - {str(stored["test-image.png"].id)}
     assert (used["found"], used["trained_on"], used["left_out_identical_to_test_images"]) == (4, 3, 1)
-    assert used["repeats"] == 5
+    assert used["repeats"] == 100  # three corrections: the most copies of each
     assert artifacts.read_metadata(new, model_dir)["corrected_images_trained_on"] == 3
     with override_settings(MODEL_DIR=model_dir):
         versions_page = staff_client.get(reverse("admin:classifier_modelversion_changelist")).text
