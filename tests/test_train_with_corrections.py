@@ -203,7 +203,7 @@ def test_train_model_with_corrections_reports_what_it_used_and_how_accuracy_chan
     assert after["corrected_images"] == pytest.approx(np.mean(predicted == corrected.labels))
 
     assert "Found 4 corrected images" in printed
-    assert "corrections    3 corrected images used in training (x5), of 4 found" in printed
+    assert "corrections    3 corrected images used in training (x100), of 4 found" in printed
     assert "1 left out: identical to Fashion-MNIST test images" in printed
     assert f"before (active {baseline}) -> after" in printed
     assert f"test set          {before['test']:.4f} -> {after['test']:.4f}" in printed
