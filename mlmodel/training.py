@@ -220,15 +220,13 @@ def extra_repeats(extra_count: int, train_count: int) -> int:
 
     Corrected uploads are few (dozens or hundreds against up to 54,000 images) but are the very
     inputs the site gets wrong, from the domain it is used in: the copies make up EXTRA_SHARE (20%)
-    of the training split, so that every batch carries some. Measured with 30 corrected phone photos
-    per class (bench.real_photos --adapt --per-class 30): at 2% of the split (five copies each) the
-    held-out photos went from 71.0% to 73.8% exact, at 20% to 79.7%, and the Fashion-MNIST test
-    accuracy stayed the same (92.77% and 92.76%); 40% made fewer right (78.9% against 80.0% in an
-    experiment on the same photos). Copies rather than a larger loss weight because each copy is
-    augmented afresh (shifted, flipped, taken on a photo trip), so the network sees variants instead
-    of one image with a larger gradient. At most EXTRA_MAX_REPEATS (100) copies each: a handful of
-    corrections must not make up a fifth of what the model learns, as staff labels can be wrong.
-    Every example goes in at least once.
+    of the training split, so that every batch carries some. A fifth taught held-out phone photos
+    more than a fiftieth or two fifths did, at the same Fashion-MNIST accuracy (README, "Phone
+    photos": bench.real_photos --adapt --per-class 30). Copies rather than a larger loss weight
+    because each copy is augmented afresh (shifted, flipped, taken on a photo trip), so the network
+    sees variants instead of one image with a larger gradient. At most EXTRA_MAX_REPEATS (100)
+    copies each: a handful of corrections must not make up a fifth of what the model learns, as
+    staff labels can be wrong. Every example goes in at least once.
     """
     if extra_count == 0:
         return 0
