@@ -110,23 +110,10 @@ def train(
         y_train = np.concatenate([y_train, *[extra.labels] * repeats])
     precision = resolve_precision(config.precision)
 
-    model = _build_model(precision)
+    steps = math.ceil(len(x_train) / config.batch_size) * config.epochs
+    model = compiled_model(config, precision, steps)
     if initial_weights is not None:
         model.set_weights(_weights_of(initial_weights, model))
-    steps = math.ceil(len(x_train) / config.batch_size) * config.epochs
-    warmup_steps = math.ceil(steps * _WARMUP_SHARE)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 100,
-        decay_steps=steps - warmup_steps,
-        warmup_target=config.learning_rate,
-        warmup_steps=warmup_steps,
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
-        metrics=["accuracy"],
-        jit_compile=True,
-    )
     history = model.fit(
         batches(x_train, y_train, config, training=True),
         validation_data=batches(x_val, y_val, config, training=False),
@@ -241,6 +228,28 @@ def _weights_of(saved: Path, model: keras.Model) -> list[np.ndarray]:
     if [weight.shape for weight in weights] != expected:
         raise ValueError(f"{saved} is another network than this one: it cannot be fine-tuned, train afresh")
     return weights
+
+
+def compiled_model(config: TrainingConfig, precision: str, steps: int, *, xla: bool = False) -> keras.Model:
+    """A new network compiled to train for `steps` steps: Adam on a warm-up and cosine schedule,
+    label-smoothed cross-entropy. Not compiled by XLA unless asked (bench.training_step compares):
+    XLA's CPU convolutions leave oneDNN's kernels, and their bfloat16, unused, and a step took 1.6
+    to 2.7 times as long with it on this project's machine."""
+    model = _build_model(precision)
+    warmup_steps = math.ceil(steps * _WARMUP_SHARE)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 100,
+        decay_steps=steps - warmup_steps,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup_steps,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+        jit_compile=xla,
+    )
+    return model
 
 
 def resolve_precision(precision: str) -> str:

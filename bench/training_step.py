@@ -1,0 +1,89 @@
+"""Seconds per training step of the default run, with and without XLA, in each precision, in one run.
+
+    .venv/bin/python -m bench.training_step [--data-dir DIR] [--steps 40]
+
+Each setting compiles the network as `train_model` does (mlmodel.training.compiled_model) and fits
+it on the default run's own batches (photo trips and outliers made as it goes), timing steps after a
+few warm-up ones. The baseline is what trained the shipped model: XLA and float32. Printed: seconds
+per step (p50 of the timed steps), images per second, the ratio to the baseline, and how long the
+default run's steps would take in all at that pace.
+"""
+
+import argparse
+import math
+import time
+
+import keras
+import numpy as np
+
+from mlmodel.batches import batches
+from mlmodel.data import dataset_dir, load_fashion_mnist
+from mlmodel.training import PROFILES, compiled_model, resolve_precision
+
+DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
+WARM_UP_STEPS = 5
+GOAL_MINUTES = 15
+
+
+class StepTimes(keras.callbacks.Callback):
+    """When each training step ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ends: list[float] = []
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.ends.append(time.perf_counter())
+
+
+def seconds_per_step(images: np.ndarray, labels: np.ndarray, precision: str, xla: bool, steps: int) -> float:
+    config = PROFILES["default"]
+    model = compiled_model(config, precision, steps=WARM_UP_STEPS + steps, xla=xla)
+    times = StepTimes()
+    model.fit(
+        batches(images, labels, config, training=True).take(WARM_UP_STEPS + steps),
+        epochs=1,
+        steps_per_epoch=WARM_UP_STEPS + steps,
+        shuffle=False,  # the batches shuffle themselves
+        verbose=0,
+        callbacks=[times],
+    )
+    return float(np.median(np.diff(times.ends[WARM_UP_STEPS - 1 :])))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per setting (default: 40)")
+    args = parser.parse_args()
+
+    dataset = load_fashion_mnist(args.data_dir)
+    config = PROFILES["default"]
+    training_images = len(dataset.x_train) * (1 - config.validation_split)
+    run_steps = math.ceil(training_images / config.batch_size) * config.epochs
+    images_per_step = config.batch_size + round(config.batch_size * config.outlier_share)
+    settings = [("float32", True), ("float32", False)]
+    if resolve_precision("auto") == "bfloat16":
+        settings += [("bfloat16", True), ("bfloat16", False)]
+    else:
+        print("this CPU has no bfloat16 instructions: float32 only")
+
+    print(f"{'precision':<11}{'XLA':<6}{'s/step':>8}{'images/s':>10}{'vs baseline':>13}{'default run':>13}")
+    baseline = None
+    for precision, xla in settings:
+        step = seconds_per_step(dataset.x_train, dataset.y_train, precision, xla, args.steps)
+        baseline = baseline or step
+        print(
+            f"{precision:<11}{'on' if xla else 'off':<6}{step:>8.3f}{images_per_step / step:>10.0f}"
+            f"{baseline / step:>12.2f}x{run_steps * step / 60:>10.1f} min"
+        )
+    print(
+        f"(the default run: {run_steps:,} steps of {images_per_step} images; "
+        f"its goal, everything included: {GOAL_MINUTES} min)"
+    )
+
+
+if __name__ == "__main__":
+    main()
