@@ -147,7 +147,7 @@ def refit_none_of_the_ten(
 ) -> TrainingResult:
     """A published version again, its weights and temperature kept, with only its "none of the ten"
     rule fitted anew on these photos: for a model trained before they (or the photo detector) were
-    there, without the run's half hour of training."""
+    there, without training it again."""
     metadata = artifacts.read_metadata(version, model_dir)
     report = json.loads((Path(model_dir) / version / artifacts.REPORT_FILE).read_text())
     # A version published before a field was added was trained with that field's default.
@@ -233,8 +233,8 @@ def _weights_of(saved: Path, model: keras.Model) -> list[np.ndarray]:
 def compiled_model(config: TrainingConfig, precision: str, steps: int, *, xla: bool = False) -> keras.Model:
     """A new network compiled to train for `steps` steps: Adam on a warm-up and cosine schedule,
     label-smoothed cross-entropy. Not compiled by XLA unless asked (bench.training_step compares):
-    XLA's CPU convolutions leave oneDNN's kernels, and their bfloat16, unused, and a step took 1.6
-    to 2.7 times as long with it on this project's machine."""
+    XLA's CPU convolutions leave oneDNN's kernels, and their bfloat16, unused, and a step of the
+    default run took 1.4 (float32) to 1.7 (bfloat16) times as long with it on this project's machine."""
     model = _build_model(precision)
     warmup_steps = math.ceil(steps * _WARMUP_SHARE)
     schedule = keras.optimizers.schedules.CosineDecay(
