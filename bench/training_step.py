@@ -10,7 +10,6 @@ default run's steps would take in all at that pace.
 """
 
 import argparse
-import math
 import time
 
 import keras
@@ -18,7 +17,7 @@ import numpy as np
 
 from mlmodel.batches import batches
 from mlmodel.data import dataset_dir, load_fashion_mnist
-from mlmodel.training import PROFILES, compiled_model, resolve_precision
+from mlmodel.training import PROFILES, compiled_model, resolve_precision, run_steps, training_split
 
 DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
 WARM_UP_STEPS = 5
@@ -59,11 +58,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="timed steps per setting (default: 40)")
     args = parser.parse_args()
 
-    dataset = load_fashion_mnist(args.data_dir)
     config = PROFILES["default"]
-    training_images = len(dataset.x_train) * (1 - config.validation_split)
-    run_steps = math.ceil(training_images / config.batch_size) * config.epochs
-    images_per_step = config.batch_size + round(config.batch_size * config.outlier_share)
+    (images, labels), _ = training_split(config, load_fashion_mnist(args.data_dir))
+    steps_of_run = run_steps(config, len(images))
+    images_per_step = len(next(iter(batches(images, labels, config, training=True)))[0])
     settings = [("float32", True), ("float32", False)]
     if resolve_precision("auto") == "bfloat16":
         settings += [("bfloat16", True), ("bfloat16", False)]
@@ -73,14 +71,14 @@ def main() -> None:
     print(f"{'precision':<11}{'XLA':<6}{'s/step':>8}{'images/s':>10}{'vs baseline':>13}{'default run':>13}")
     baseline = None
     for precision, xla in settings:
-        step = seconds_per_step(dataset.x_train, dataset.y_train, precision, xla, args.steps)
+        step = seconds_per_step(images, labels, precision, xla, args.steps)
         baseline = baseline or step
         print(
             f"{precision:<11}{'on' if xla else 'off':<6}{step:>8.3f}{images_per_step / step:>10.0f}"
-            f"{baseline / step:>12.2f}x{run_steps * step / 60:>10.1f} min"
+            f"{baseline / step:>12.2f}x{steps_of_run * step / 60:>10.1f} min"
         )
     print(
-        f"(the default run: {run_steps:,} steps of {images_per_step} images; "
+        f"(the default run: {steps_of_run:,} steps of {images_per_step} images; "
         f"its goal, everything included: {GOAL_MINUTES} min)"
     )
 

@@ -101,7 +101,7 @@ def train(
     """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
-    (x_train, y_train), (x_val, y_val) = _split(config, dataset)
+    (x_train, y_train), (x_val, y_val) = training_split(config, dataset)
     repeats = extra_repeats(len(extra), len(x_train)) if extra is not None else 0
     if calibration is not None and extra is not None:
         calibration = calibration.without(extra.images)
@@ -110,8 +110,7 @@ def train(
         y_train = np.concatenate([y_train, *[extra.labels] * repeats])
     precision = resolve_precision(config.precision)
 
-    steps = math.ceil(len(x_train) / config.batch_size) * config.epochs
-    model = compiled_model(config, precision, steps)
+    model = compiled_model(config, precision, run_steps(config, len(x_train)))
     if initial_weights is not None:
         model.set_weights(_weights_of(initial_weights, model))
     history = model.fit(
@@ -155,7 +154,7 @@ def refit_none_of_the_ten(
         **{field.name: metadata[field.name] for field in fields(TrainingConfig) if field.name in metadata}
     )
     model = keras.models.load_model(artifacts.model_path(version, model_dir), compile=False)
-    (x_train, _), (x_val, y_val) = _split(config, dataset)
+    (x_train, _), (x_val, y_val) = training_split(config, dataset)
     temperature = metadata["temperature"]
     return TrainingResult(
         model=model,
@@ -230,6 +229,11 @@ def _weights_of(saved: Path, model: keras.Model) -> list[np.ndarray]:
     return weights
 
 
+def run_steps(config: TrainingConfig, train_count: int) -> int:
+    """How many steps a run of this config takes on train_count training images."""
+    return math.ceil(train_count / config.batch_size) * config.epochs
+
+
 def compiled_model(config: TrainingConfig, precision: str, steps: int, *, xla: bool = False) -> keras.Model:
     """A new network compiled to train for `steps` steps: Adam on a warm-up and cosine schedule,
     label-smoothed cross-entropy. Not compiled by XLA unless asked (bench.training_step compares):
@@ -280,7 +284,7 @@ def _build_model(precision: str) -> keras.Model:
         keras.config.set_dtype_policy(previous)
 
 
-def _split(config: TrainingConfig, dataset: Dataset) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+def training_split(config: TrainingConfig, dataset: Dataset) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """The training images (a random subset if asked for), shuffled and split into train and validation."""
     rng = np.random.default_rng(config.seed)
     count = len(dataset.x_train) if config.subset is None else min(config.subset, len(dataset.x_train))
