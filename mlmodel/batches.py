@@ -44,7 +44,8 @@ def batches(
         dataset = tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], labels)).batch(
             config.batch_size
         )
-        return dataset.map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, len(CLASS_NAMES)))).prefetch(2)
+        dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, len(CLASS_NAMES))))
+        return _without_autotune(dataset.prefetch(2))
 
     rng = np.random.default_rng(config.seed)
     uniform = np.full(len(CLASS_NAMES), 1 / len(CLASS_NAMES), np.float32)
@@ -77,4 +78,14 @@ def batches(
         return x, y
 
     # Mapped one batch at a time: parallel calls race for the random layers' seeds, and runs would differ.
-    return dataset.map(prepare).prefetch(4)
+    return _without_autotune(dataset.map(prepare).prefetch(4))
+
+
+def _without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    # Nothing here is tuned (one map call, a fixed prefetch), and tf.data's autotuning cost a default
+    # run 15 to 40 s at some epoch starts, the CPU idle: freeing the last epoch's iterator waited for
+    # its tuning thread to come out of its sleep between rounds (gdb: the main thread in
+    # ~LogicalThreadWrapper, that thread in model::Model::OptimizeLoop).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from mlmodel import artifacts, novelty
+from mlmodel.batches import batches
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.evaluation import softmax
 from mlmodel.network import build_model, model_logits
@@ -90,6 +91,13 @@ def test_subsets_are_reproducible_from_the_seed(dataset):
     first = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, verbose=0)
     second = train(TrainingConfig(epochs=1, subset=300, batch_size=64), dataset, verbose=0)
     assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-3)
+
+
+def test_batches_start_no_autotuning_thread_for_an_epoch_to_wait_for(dataset):
+    # Freeing an epoch's iterator waited up to 40 s for tf.data's autotuning thread to wake (README).
+    images, labels = dataset.x_train[:64], dataset.y_train[:64]
+    for training in (True, False):
+        assert batches(images, labels, QUICK, training=training).options().autotune.enabled is False
 
 
 def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, tmp_path):
