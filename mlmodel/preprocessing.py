@@ -183,7 +183,8 @@ def to_model_input(image: Image.Image) -> ModelInput:
             method="product-photo",
             **details,
         )
-    garment = segmentation.find_garment(np.asarray(upright.convert("RGB")))
+    rgb = upright if upright.mode == "RGB" else upright.convert("RGB")  # convert() would copy
+    garment = segmentation.find_garment(np.asarray(rgb))
     # The 28x28 input is made from a copy four times its size: finer detail would be averaged away.
     detail = _shrunk(grey, CUT_OUT_SIZE)
     pixels, scaled_size, box = _cut_out(detail, garment.mask)

@@ -31,6 +31,10 @@ _KEEP_SHARE = 0.25
 _PAIR_SHARE = 0.4
 # Less than this share of the frame is not a garment: segmentation failed, the whole photo is used.
 _MIN_SHARE = 0.02
+# OpenCV's GrabCut colour models: five Gaussian components, each a weight, 3 means, 9 covariances.
+_COMPONENTS = 5
+_LUMA = np.array([0.299, 0.587, 0.114])  # brightness of an RGB pixel (ITU-R 601)
+_SINGULAR_FIX = 0.01  # added to a component's variances (OpenCV's own learning adds the same)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,22 +122,43 @@ def _grabcut(small: np.ndarray) -> np.ndarray:
 
 def _run_grabcut(small: np.ndarray, mask: np.ndarray) -> np.ndarray:
     mask = mask.copy()
-    # GrabCut starts its colour models with k-means seeded from OpenCV's per-thread generator;
-    # without a fixed seed a photo's cut-out would depend on what the thread segmented before.
-    cv2.setRNGSeed(0)
-    background_model = np.zeros((1, 65), np.float64)
-    foreground_model = np.zeros((1, 65), np.float64)
+    labels = mask.ravel()
+    background = _colour_model(small.reshape(-1, 3)[(labels == cv2.GC_BGD) | (labels == cv2.GC_PR_BGD)])
+    # The garment's first colours are those of the frame's middle, not of all inside the band, which
+    # is often half background: from the purer start GrabCut's first cut costs less (5.4 ms against
+    # 6.1 here), as right (exact answers on the tune photos 72.0% against 71.8%).
+    height, width = mask.shape
+    middle = small[height // 4 : height - height // 4, width // 4 : width - width // 4]
+    foreground = _colour_model(middle.reshape(-1, 3))
+    # GC_EVAL: GrabCut starts from these colour models instead of fitting its own with k-means.
     # OpenCV takes BGR; the order only matters to its colour models, which treat channels alike.
     cv2.grabCut(
-        np.ascontiguousarray(small),
-        mask,
-        None,
-        background_model,
-        foreground_model,
-        _GRABCUT_ITERATIONS,
-        cv2.GC_INIT_WITH_MASK,
+        np.ascontiguousarray(small), mask, None, background, foreground, _GRABCUT_ITERATIONS, cv2.GC_EVAL
     )
     return _cleaned((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
+
+
+def _colour_model(pixels: np.ndarray) -> np.ndarray:
+    """A GrabCut colour model of these (n, 3) pixels in OpenCV's layout, (1, 65): the weights,
+    means and covariances of five components, the pixels split into five by brightness.
+
+    OpenCV's own start, k-means, cost 1.8 ms of GrabCut's 8 here and was no better on the tune
+    photos (exact answers 71.5% with it, 71.8% with this; 71.2-72.1% with k-means's other seeds).
+    """
+    model = np.zeros((1, 13 * _COMPONENTS), np.float64)
+    weights = model[0, :_COMPONENTS]
+    means = model[0, _COMPONENTS : 4 * _COMPONENTS].reshape(_COMPONENTS, 3)
+    covariances = model[0, 4 * _COMPONENTS :].reshape(_COMPONENTS, 3, 3)
+    values = pixels.astype(np.float64)
+    by_brightness = values[np.argsort(values @ _LUMA)]
+    for index, part in enumerate(np.array_split(by_brightness, _COMPONENTS)):
+        if len(part) == 0:  # fewer pixels than components
+            continue
+        weights[index] = len(part) / len(values)
+        mean = means[index] = part.mean(axis=0)
+        # A flat colour has a singular covariance, which OpenCV refuses: add a little noise.
+        covariances[index] = part.T @ part / len(part) - np.outer(mean, mean) + _SINGULAR_FIX * np.eye(3)
+    return model
 
 
 def _cleaned(mask: np.ndarray) -> np.ndarray:

@@ -80,6 +80,36 @@ def test_a_garment_touching_the_frame_is_found_up_to_the_edge():
     assert garment.box[3] >= 0.95
 
 
+@pytest.mark.parametrize(
+    "centre, axes",
+    [((95, 110), (60, 70)), ((310, 430), (60, 70)), ((70, 265), (40, 200))],
+    ids=["upper-left", "lower-right", "along-the-left-edge"],
+)
+def test_a_garment_away_from_the_middle_of_the_photo_is_cut_out(centre, axes):
+    # GrabCut's first guess of the garment's colours comes from the middle of the frame: a garment
+    # lying elsewhere must still be found.
+    width, height = SIZE
+    truth = np.zeros((height, width), np.uint8)
+    cv2.ellipse(truth, centre, axes, 0, 0, 360, 1, -1)
+    garment = find_garment(_photo(truth.astype(bool), (30, 40, 90), np.random.default_rng(8)))
+    assert garment.method == "grabcut"
+    assert _iou(garment.mask, truth.astype(bool)) >= 0.85
+
+
+def test_a_garment_on_a_flat_wall_is_cut_out():
+    # Flat colours, not a grain of noise: colour models with no spread, which OpenCV refuses unless
+    # their covariances are kept away from singular.
+    width, height = SIZE
+    photo = np.empty((height, width, 3), np.uint8)
+    photo[:] = (40, 120, 60)
+    truth = np.zeros((height, width), bool)
+    truth[130:420, 120:280] = True
+    photo[truth] = (200, 30, 30)
+    garment = find_garment(photo)
+    assert garment.method == "grabcut"
+    assert _iou(garment.mask, truth) >= 0.85
+
+
 def test_a_hanger_hook_is_not_part_of_the_garment():
     truth = _t_shirt_mask()
     photo = _photo(truth, (30, 40, 90), np.random.default_rng(3))
