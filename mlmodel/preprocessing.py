@@ -154,15 +154,16 @@ def working_copy(image: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
-def to_model_input(image: Image.Image) -> ModelInput:
-    """Preprocess an image into the 28x28 input the model expects (see the module's notes)."""
+def to_model_input(image: Image.Image, upright: Image.Image | None = None) -> ModelInput:
+    """Preprocess an image into the 28x28 input the model expects (see the module's notes).
+    `upright`: its `working_copy`, when the caller has made it already (for the thumbnail)."""
     source_size = tuple(image.info.get(SOURCE_SIZE, image.size))
     details = {
         "source_size": source_size,
         "source_mode": image.mode,
         "exif_transposed": image.getexif().get(ExifTags.Base.Orientation, 1) != 1,
     }
-    upright = working_copy(image)
+    upright = working_copy(image) if upright is None else upright
     grey = _to_grey(upright)
     if grey.shape == (IMAGE_SIZE, IMAGE_SIZE):
         inverted = even_background.corner_level(grey) > 127
