@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,9 @@ def decode_only(data: bytes) -> None:
     open_image(data)
 
 
-def timings(paths: dict, files: list[bytes], repeat: int) -> dict[str, tuple[list[float], list[float]]]:
+def timings(
+    paths: dict[str, Callable[[bytes], None]], files: list[bytes], repeat: int
+) -> dict[str, tuple[list[float], list[float]]]:
     """Milliseconds per file for each path: wall-clock, and CPU (this process's, which runs on one
     core). On a machine shared with other jobs the CPU time is the fair measure: wall time adds the
     waits. The paths take turns file by file, so a slower spell of the machine weighs on all alike."""
