@@ -18,10 +18,11 @@ from django.conf import settings
 from PIL import Image
 
 from mlmodel.explanation import METHOD, Occlusion, occlusion
-from mlmodel.predictor import Predictor, get_predictor
+from mlmodel.predictor import Predictor
 
 from . import reads, store
 from .models import Prediction
+from .serving import site_predictor
 
 # Earlier versions kept loaded for explaining their predictions (a model is about 2 MB).
 KEEP_EARLIER_VERSIONS = 2
@@ -37,14 +38,14 @@ class Unexplainable(Exception):
 def predictor_for(version: str) -> Predictor:
     """The predictor of this model version: the served one when it is active, else loaded once."""
     model_dir = Path(settings.MODEL_DIR)
-    served = get_predictor(model_dir)
+    served = site_predictor()
     if served.version == version:
         return served
     with _loading:
         key = (model_dir, version)
         if key not in _earlier:
             try:
-                predictor = Predictor.load(version, model_dir)
+                predictor = Predictor.load(version, model_dir, settings.PREDICTOR_PRECISION)
             except (FileNotFoundError, ValueError):
                 raise Unexplainable(
                     f"The model version that made this prediction ({version}) is no longer installed, "

@@ -1,14 +1,12 @@
 """Probes for orchestrators: /healthz (the process answers) and /readyz (it can serve predictions)."""
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from mlmodel.predictor import get_predictor
-
 from . import cql
 from .errors import without_server_paths
+from .serving import site_predictor
 
 
 @require_GET
@@ -20,7 +18,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def active_model() -> tuple[str | None, str | None]:
     """(active model version, problem)."""
     try:
-        return get_predictor(settings.MODEL_DIR).version, None
+        return site_predictor().version, None
     except (OSError, ValueError) as error:
         return None, without_server_paths(f"No model can be loaded from MODEL_DIR: {error}")
 

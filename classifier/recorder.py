@@ -10,12 +10,12 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 
-from mlmodel.predictor import Classification, get_predictor
+from mlmodel.predictor import Classification
 
 from . import metrics, reads, store
 from .models import Prediction, new_prediction_id
+from .serving import site_predictor
 from .uploads import Upload, clean_filename
 
 
@@ -33,7 +33,7 @@ def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
     after its rows are written, and counted in the metrics (metrics.py) then, whichever page or API
     call it came from.
     """
-    predictor = get_predictor(settings.MODEL_DIR)
+    predictor = site_predictor()
     distinct: dict[str, Upload] = {}  # each file at its first upload
     for upload in uploads:
         distinct.setdefault(upload.sha256, upload)

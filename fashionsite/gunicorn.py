@@ -47,10 +47,9 @@ def child_exit(server, worker) -> None:
 def post_worker_init(worker) -> None:
     """Import the views (matplotlib takes seconds) and load the model before the first request, not
     during it: otherwise every worker's first requests wait seconds, and the ones queued behind them too."""
-    from django.conf import settings
     from django.urls import get_resolver
 
-    from mlmodel.predictor import get_predictor
+    from classifier.serving import site_predictor
 
     get_resolver().resolve("/")
-    get_predictor(settings.MODEL_DIR)
+    site_predictor()

@@ -7,7 +7,7 @@ node; its keyspace is `test_fashionsite_test`, created and dropped by the test r
 import os
 
 from .settings import *  # noqa: F403
-from .settings import BASE_DIR, DATA_DIR, DATABASES, FASHION_MNIST_DIR, env_int
+from .settings import BASE_DIR, DATA_DIR, DATABASES, FASHION_MNIST_DIR, PRECISIONS, env_choice, env_int
 
 # The Fashion-MNIST files settings found (../shared beside the checkout, as in CI, unless the
 # environment names others), exported so Django-free code the tests run sees the same ones.
@@ -46,3 +46,7 @@ WHITENOISE_USE_FINDERS = True
 # The "none of the ten" threshold of models trained in tests is set on the twenty shipped photos:
 # quick, and the same with or without ../shared.
 CLOTHING_PHOTOS_DIR = str(BASE_DIR / "tests" / "photos")
+# The float export, whatever the CPU, so the site's answers are Keras's to 1e-5 on every machine; the
+# int8 export has tests of its own (tests/test_predictor.py, tests/test_upload.py). Benches that use
+# these settings measure another when the environment names it.
+PREDICTOR_PRECISION = env_choice("PREDICTOR_PRECISION", {name: name for name in PRECISIONS}, "float")

@@ -4,6 +4,8 @@ Layout of a model directory::
 
     <model_dir>/<version>/model.keras      the trained Keras model
     <model_dir>/<version>/model.tflite     its LiteRT export, which serving runs
+    <model_dir>/<version>/model-int8.tflite  the same with int8 weights and activations, served
+                                           where it is faster (mlmodel.predictor)
     <model_dir>/<version>/metadata.json
     <model_dir>/<version>/report.json, confusion_matrix.png, training_curves.png
     <model_dir>/ACTIVE          the version that serves predictions
@@ -29,6 +31,7 @@ from mlmodel.classes import CLASS_NAMES
 DEFAULT_MODEL_DIR: Path = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.keras"
 LITERT_FILE = "model.tflite"
+INT8_LITERT_FILE = "model-int8.tflite"  # versions published before there was one have none
 METADATA_FILE = "metadata.json"
 DETECTOR_FILE = "photo_detector.npz"  # mlmodel.photo_detector, when the model has one
 ACTIVE_FILE = "ACTIVE"
@@ -89,10 +92,12 @@ def model_path(version: str, model_dir: Path | str) -> Path:
     return Path(model_dir) / version / MODEL_FILE
 
 
-def litert_path(version: str, model_dir: Path | str) -> Path:
-    """The model.tflite file of a version: what the predictor serves."""
+def litert_path(version: str, model_dir: Path | str, precision: str = "float") -> Path:
+    """A version's LiteRT export that the predictor serves: "float" (model.tflite) or "int8"."""
     _check_version(version, model_dir)
-    return Path(model_dir) / version / LITERT_FILE
+    if precision not in ("float", "int8"):
+        raise ValueError(f"precision must be float or int8, not {precision!r}")
+    return Path(model_dir) / version / (INT8_LITERT_FILE if precision == "int8" else LITERT_FILE)
 
 
 @dataclass(frozen=True)

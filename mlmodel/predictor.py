@@ -2,7 +2,9 @@
 
 Serving runs the model.tflite of a version through the LiteRT interpreter, not
 TensorFlow: one small compiled call per batch instead of model.predict's data
-pipeline, and a worker process of about 40 MB instead of about 0.5 GB.
+pipeline, and a worker process of about 40 MB instead of about 0.5 GB. Where the CPU
+multiplies int8 fast, the version's int8 export (model-int8.tflite) is served instead:
+see PRECISIONS.
 """
 
 import threading
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from mlmodel import artifacts
+from mlmodel import artifacts, cpu
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import IMAGE_SIZE
 
@@ -30,6 +32,14 @@ class Classification:
     none_of_the_ten: bool = False  # a score below the model's threshold: probably none of the ten
 
 
+# Which export of a version to serve. "int8": its int8 export, as accurate and as well calibrated
+# (bench.predictor --int8) but computed in integers, so probabilities differ from Keras's by up to a
+# tenth; "float": model.tflite, equal to Keras's to 1e-5; "auto": int8 where the CPU has AMX's int8
+# units (cpu.has_int8_matrix_units: 4.8x as fast there, slower without them), else float. A version
+# without an int8 export is served in float whatever is asked.
+PRECISIONS = ("auto", "float", "int8")
+
+
 class Predictor:
     """One loaded model version, callable from many threads at once."""
 
@@ -39,8 +49,10 @@ class Predictor:
         version: str,
         none_of_the_ten_below: float | None = None,
         familiarity_below: float | None = None,
+        precision: str = "float",
     ) -> None:
         self.version = version
+        self.precision = precision  # of the file served: "float" or "int8"
         self.none_of_the_ten_below = none_of_the_ten_below  # of the energy
         self.familiarity_below = familiarity_below
         # One thread per call: a web server scales by worker processes and threads, and
@@ -60,13 +72,16 @@ class Predictor:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, version: str, model_dir: Path | str) -> "Predictor":
+    def load(cls, version: str, model_dir: Path | str, precision: str = "float") -> "Predictor":
+        """A version's predictor; precision one of PRECISIONS."""
         metadata = artifacts.read_metadata(version, model_dir)
+        served = _served_precision(precision, version, model_dir)
         return cls(
-            artifacts.litert_path(version, model_dir),
+            artifacts.litert_path(version, model_dir, served),
             version,
             metadata.get("none_of_the_ten_below"),
             metadata.get("familiarity_below"),
+            served,
         )
 
     def classify(self, pixels: np.ndarray) -> list[Classification]:
@@ -106,47 +121,58 @@ class Predictor:
         )
 
 
+def _served_precision(precision: str, version: str, model_dir: Path | str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision == "float" or not artifacts.litert_path(version, model_dir, "int8").is_file():
+        return "float"
+    return "int8" if precision == "int8" or cpu.has_int8_matrix_units() else "float"
+
+
 def _below(score: float | None, threshold: float | None) -> bool:
     return score is not None and threshold is not None and score < threshold
 
 
-_predictors: dict[Path, Predictor] = {}
+_predictors: dict[tuple[Path, str], Predictor] = {}  # by model directory and precision asked
 _loading = threading.Lock()
 # How often a process reads ACTIVE again: reading it (and checking the version's files, and resolving
 # the directory) on every request cost a worker more than the model did on small uploads
 # (bench/README.md). Another process's activation takes effect within this time; this process's own
 # (artifacts.activate) at once.
 CHECK_INTERVAL = 1.0  # seconds
-_checked: dict[object, tuple[Predictor, float, int]] = {}  # model_dir as given: predictor, when, activations
+# By model_dir as given and precision: predictor, when, activations.
+_checked: dict[tuple[object, str], tuple[Predictor, float, int]] = {}
 
 
-def get_predictor(model_dir: Path | str | None = None) -> Predictor:
-    """The predictor for the active version in model_dir (default: the shipped artifacts).
+def get_predictor(model_dir: Path | str | None = None, precision: str = "float") -> Predictor:
+    """The predictor for the active version in model_dir (default: the shipped artifacts), serving
+    the export `precision` chooses (PRECISIONS; the site's setting is PREDICTOR_PRECISION).
 
-    Loaded once per process and model directory. The small ACTIVE file is read again at most every
-    CHECK_INTERVAL seconds, so activating another version takes effect without a restart.
+    Loaded once per process, model directory and precision. The small ACTIVE file is read again at
+    most every CHECK_INTERVAL seconds, so activating another version takes effect without a restart.
     """
     given = model_dir if model_dir is not None else artifacts.DEFAULT_MODEL_DIR
     now = time.monotonic()
     activations = artifacts.activations  # before reading ACTIVE: one made meanwhile is seen next call
-    checked = _checked.get(given)
+    checked = _checked.get((given, precision))
     if checked is not None and now - checked[1] < CHECK_INTERVAL and checked[2] == activations:
         return checked[0]
-    predictor = _active_predictor(Path(given).resolve())
-    _checked[given] = (predictor, now, activations)
+    predictor = _active_predictor(Path(given).resolve(), precision)
+    _checked[given, precision] = (predictor, now, activations)
     return predictor
 
 
-def _active_predictor(key: Path) -> Predictor:
-    version = artifacts.active_version(key)
+def _active_predictor(model_dir: Path, precision: str) -> Predictor:
+    key = (model_dir, precision)
+    version = artifacts.active_version(model_dir)
     predictor = _predictors.get(key)
     if predictor is not None and predictor.version == version:
         return predictor
     with _loading:
         # Reread: another thread may have loaded a newer activation meanwhile.
-        version = artifacts.active_version(key)
+        version = artifacts.active_version(model_dir)
         predictor = _predictors.get(key)
         if predictor is None or predictor.version != version:
-            predictor = Predictor.load(version, key)
+            predictor = Predictor.load(version, model_dir, precision)
             _predictors[key] = predictor
         return predictor

@@ -32,7 +32,8 @@ def publish(
     feedback: FeedbackReport | None = None,
     activate: bool = True,
 ) -> str:
-    """Save a trained model, its LiteRT export, metadata and report as a new version; return its name.
+    """Save a trained model, its LiteRT exports (float, int8), metadata and report as a new version;
+    return its name.
 
     `feedback` is what a run with corrections used and how accuracy changed (mlmodel.feedback); it
     goes into the report.
@@ -68,6 +69,13 @@ def publish(
         staging.chmod(0o755)  # mkdtemp makes it private; a web server may run as another user
         result.model.save(staging / artifacts.MODEL_FILE)
         litert.export(result.model, result.temperature, staging / artifacts.LITERT_FILE, rule.detector)
+        litert.export_int8(
+            result.model,
+            result.temperature,
+            staging / artifacts.INT8_LITERT_FILE,
+            result.int8_calibration,
+            rule.detector,
+        )
         if rule.detector is not None:
             photo_detector.save(rule.detector, staging / artifacts.DETECTOR_FILE)
         report.write_report(result, staging, feedback)

@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mlmodel import artifacts, augmentation, novelty
+from mlmodel import artifacts, augmentation, cpu, novelty
 from mlmodel.batches import batches
 from mlmodel.data import Dataset, LabelledImages
 from mlmodel.evaluation import Evaluation, evaluate, fit_temperature
@@ -26,6 +26,9 @@ EXTRA_MAX_REPEATS = 100
 # Fashion-MNIST training images the photo detector learns as examples of the ten: with fewer it
 # flagged more of the test set (2% with 3,000, 0.9% with 12,000, against 0.1% by the energy alone).
 _KNOWN_IMAGES = 12_000
+# Training images whose activations set the scales of the int8 export (mlmodel.litert.export_int8):
+# with 500 it was as accurate as the float export (92.85% against 92.79%) and as well calibrated.
+_INT8_CALIBRATION_IMAGES = 500
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class TrainingResult:
     history: dict[str, list[float]]
     wall_time_s: float
     none_of_the_ten: novelty.NoveltyRule  # when it says "probably none of the ten"
+    int8_calibration: np.ndarray  # Fashion-MNIST training images that set the int8 export's scales
     extra_examples: int = 0  # extra labelled images added to the training split
     extra_repeats: int = 0  # copies of each in it
     weights_from: str | None = None  # the version trained, when only its rule was fitted again
@@ -102,6 +106,7 @@ def train(
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), (x_val, y_val) = training_split(config, dataset)
+    int8_calibration = _int8_calibration(x_train, config.seed)
     repeats = extra_repeats(len(extra), len(x_train)) if extra is not None else 0
     if calibration is not None and extra is not None:
         calibration = calibration.without(extra.images)
@@ -136,6 +141,7 @@ def train(
         history={name: [float(value) for value in values] for name, values in history.history.items()},
         wall_time_s=time.perf_counter() - started,
         none_of_the_ten=rule,
+        int8_calibration=int8_calibration,
         extra_examples=len(extra) if repeats else 0,
         extra_repeats=repeats,
     )
@@ -164,6 +170,7 @@ def refit_none_of_the_ten(
         history=report["history"],
         wall_time_s=metadata["wall_time_s"],
         none_of_the_ten=_novelty_rule(model, temperature, calibration, (x_train, x_val, y_val), config),
+        int8_calibration=_int8_calibration(x_train, config.seed),
         extra_examples=metadata["corrected_images_trained_on"],
         weights_from=metadata.get("weights_from") or version,
     )
@@ -199,6 +206,11 @@ def _novelty_rule(
         novelty.threshold(novelty.energy(logits[right], temperature)),
         f"{int(right.sum())} right answers on validation images made to look like phone photos",
     )
+
+
+def _int8_calibration(x_train: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return x_train[rng.choice(len(x_train), min(_INT8_CALIBRATION_IMAGES, len(x_train)), replace=False)]
 
 
 def extra_repeats(extra_count: int, train_count: int) -> int:
@@ -262,17 +274,7 @@ def resolve_precision(precision: str) -> str:
         raise ValueError(f"precision must be auto, bfloat16 or float32, not {precision!r}")
     if precision != "auto":
         return precision
-    return "bfloat16" if _cpu_has_bfloat16() else "float32"
-
-
-def _cpu_has_bfloat16() -> bool:
-    # Without these instructions oneDNN emulates bfloat16, which is slower than float32.
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    flags = set(cpuinfo.split())
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return "bfloat16" if cpu.has_bfloat16() else "float32"
 
 
 def _build_model(precision: str) -> keras.Model:

@@ -297,7 +297,7 @@ def test_train_image_trains_and_publishes_into_the_model_dir(images, tmp_path):
         print(f"figure: train image, train_model --profile quick in {time.monotonic() - started:.0f} s")
         versions = [path for path in (root / "models").iterdir() if not path.name.startswith(".")]
         assert len(versions) == 1 and versions[0].is_dir(), versions
-        assert {"model.tflite", "model.keras", "metadata.json", "report.json"} <= {
+        assert {"model.tflite", "model-int8.tflite", "model.keras", "metadata.json", "report.json"} <= {
             p.name for p in versions[0].iterdir()
         }
         metadata = json.loads((versions[0] / "metadata.json").read_text())

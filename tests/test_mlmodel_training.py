@@ -171,7 +171,7 @@ def test_activation_is_explicit_and_checked(quick_result, tmp_path):
     assert artifacts.active_version(tmp_path) == second
 
 
-def test_train_model_command_publishes_activates_and_reports(tmp_path, fashion_mnist_dir):
+def test_train_model_command_publishes_activates_and_reports(tmp_path, fashion_mnist_dir, fashion_mnist):
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
@@ -186,8 +186,15 @@ def test_train_model_command_publishes_activates_and_reports(tmp_path, fashion_m
     assert "test accuracy" in report and "ECE" in report and "parameters" in report and "wall time" in report
     assert all(name in report for name in CLASS_NAMES)  # per-class precision and recall
     assert str(model_dir / first) in report
-    for name in ("model.keras", "model.tflite", "report.json", "confusion_matrix.png", "training_curves.png"):
+    for name in ("model.keras", "model.tflite", "model-int8.tflite", "report.json", "confusion_matrix.png"):
         assert (model_dir / first / name).is_file()
+    assert (model_dir / first / "training_curves.png").is_file()
+    # Its int8 export serves, and answers as its float one mostly does.
+    int8, exact = (Predictor.load(first, model_dir, precision) for precision in ("int8", "float"))
+    assert (int8.precision, exact.precision) == ("int8", "float")
+    images = fashion_mnist.x_test[:200]
+    agree = [a.label_index == b.label_index for a, b in zip(int8.classify(images), exact.classify(images))]
+    assert np.mean(agree) >= 0.95
     assert artifacts.active_version(model_dir) == first
     metadata = artifacts.read_metadata(first, model_dir)
     assert (metadata["epochs"], metadata["subset"], metadata["batch_size"]) == (1, 2000, 32)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlmodel import artifacts
+from mlmodel import artifacts, cpu
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.evaluation import softmax
-from mlmodel.predictor import Classification, get_predictor
+from mlmodel.predictor import Classification, Predictor, get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def test_exactly_one_model_ships_and_it_is_active_small_and_accurate(dataset):
     assert shipped["data_fingerprint"] == dataset.fingerprint()
     assert shipped["subset"] is None
     shipped_dir = artifacts.DEFAULT_MODEL_DIR / shipped["version"]
-    for model_file in ("model.keras", "model.tflite"):
+    for model_file in ("model.keras", "model.tflite", "model-int8.tflite"):
         assert (shipped_dir / model_file).stat().st_size <= 5 * 1024 * 1024
     for report_file in ("report.json", "confusion_matrix.png", "training_curves.png"):
         assert (shipped_dir / report_file).is_file()
@@ -156,3 +156,56 @@ def test_concurrent_first_calls_load_the_model_once(two_version_dir):
     with ThreadPoolExecutor(max_workers=6) as pool:
         predictors = list(pool.map(lambda _: get_predictor(model_dir), range(6)))
     assert all(predictor is predictors[0] for predictor in predictors)
+
+
+def test_the_int8_export_answers_as_the_float_one_does(dataset):
+    version = artifacts.active_version(artifacts.DEFAULT_MODEL_DIR)
+    exports = {
+        precision: Predictor.load(version, artifacts.DEFAULT_MODEL_DIR, precision)
+        for precision in ("float", "int8")
+    }
+    assert {name: predictor.precision for name, predictor in exports.items()} == {
+        "float": "float",
+        "int8": "int8",
+    }
+    images, labels = dataset.x_test[:2000], dataset.y_test[:2000]
+    answers = {name: predictor.classify(images) for name, predictor in exports.items()}
+    labels_of = {
+        name: np.array([found.label_index for found in found_all]) for name, found_all in answers.items()
+    }
+    assert np.mean(labels_of["int8"] == labels_of["float"]) >= 0.99
+    assert abs(np.mean(labels_of["int8"] == labels) - np.mean(labels_of["float"] == labels)) <= 0.005
+    for quantised, exact in zip(answers["int8"], answers["float"]):
+        assert sum(quantised.probabilities) == pytest.approx(1, abs=1e-9)
+        assert quantised.energy == pytest.approx(exact.energy, abs=1.5)  # the scores, in the same order
+        assert quantised.familiarity == pytest.approx(exact.familiarity, abs=3)
+    flags = [[found.none_of_the_ten for found in found_all] for found_all in answers.values()]
+    assert np.mean(np.equal(*flags)) >= 0.99
+
+
+@pytest.mark.parametrize(("amx", "served"), [(True, "int8"), (False, "float")])
+def test_auto_serves_int8_only_where_the_cpu_multiplies_int8_fast(monkeypatch, amx, served):
+    monkeypatch.setattr(cpu, "has_int8_matrix_units", lambda: amx)
+    version = artifacts.active_version(artifacts.DEFAULT_MODEL_DIR)
+    assert Predictor.load(version, artifacts.DEFAULT_MODEL_DIR, "auto").precision == served
+    assert Predictor.load(version, artifacts.DEFAULT_MODEL_DIR, "int8").precision == "int8"
+    assert Predictor.load(version, artifacts.DEFAULT_MODEL_DIR, "float").precision == "float"
+
+
+def test_a_version_without_an_int8_export_is_served_in_float(two_version_dir, monkeypatch):
+    monkeypatch.setattr(cpu, "has_int8_matrix_units", lambda: True)
+    model_dir, (first, _) = two_version_dir
+    (model_dir / first / artifacts.INT8_LITERT_FILE).unlink()
+    artifacts.activate(first, model_dir)
+    assert get_predictor(model_dir, "int8").precision == "float"
+    assert get_predictor(model_dir, "auto").precision == "float"
+    with pytest.raises(ValueError, match="precision"):
+        get_predictor(model_dir, "int4")
+
+
+def test_each_precision_has_its_own_predictor(two_version_dir):
+    model_dir, (first, _) = two_version_dir
+    artifacts.activate(first, model_dir)
+    assert get_predictor(model_dir, "int8") is get_predictor(model_dir, "int8")
+    assert get_predictor(model_dir, "int8").precision == "int8"
+    assert get_predictor(model_dir).precision == "float"

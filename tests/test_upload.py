@@ -10,6 +10,7 @@ from PIL import Image
 
 from classifier import reads
 from mlmodel.classes import CLASS_NAMES
+from mlmodel.predictor import get_predictor
 
 from .helpers import cassandra_db, png_bytes
 
@@ -83,6 +84,23 @@ def test_uploaded_test_images_are_classified_at_least_90_percent_right(client, t
     assert len(stored) == len(test_image_pngs)
     right = sum(p.label_index == int(p.filename.removesuffix(".png").split("-")[1]) for p in stored)
     assert right / len(stored) >= 0.90
+
+
+def test_the_int8_export_serves_uploads_when_configured(client, settings, test_image_pngs):
+    settings.PREDICTOR_PRECISION = "int8"
+    int8 = get_predictor(settings.MODEL_DIR, "int8")
+    assert int8.precision == "int8"
+    pngs = test_image_pngs[:10]
+    files = [SimpleUploadedFile(f"{n}.png", png, "image/png") for n, (png, _) in enumerate(pngs)]
+    assert upload(client, *files).status_code == 302
+
+    stored = sorted(stored_today(), key=lambda prediction: int(prediction.filename.removesuffix(".png")))
+    inputs = np.stack([np.asarray(Image.open(io.BytesIO(png))) for png, _ in pngs])
+    served = np.array([prediction.probabilities for prediction in stored])
+    np.testing.assert_allclose(served, [found.probabilities for found in int8.classify(inputs)], atol=1e-6)
+    exact = get_predictor(settings.MODEL_DIR, "float").classify(inputs)
+    # Not the float export's answers: the setting chose the int8 one.
+    assert np.abs(served - [found.probabilities for found in exact]).max() > 1e-4
 
 
 def photo_of(pixels: np.ndarray, fmt: str) -> bytes:
