@@ -5,9 +5,11 @@
 Both classify the same real test images with the active model version: one image
 per call for the per-image p50/p99, and batches of 64 for images per second. The
 ratios compare figures measured here, in this run, so a busy machine slows both.
---int8 also exports the active version with int8 weights and activations (mlmodel.litert.export_int8,
-post-training quantisation calibrated on training images) and compares it with the float export on
-the whole test set: accuracy, expected calibration error, the same latencies; --int8-out keeps it.
+--int8 also compares the version's int8 export (model-int8.tflite: int8 weights and activations,
+mlmodel.litert.export_int8, post-training quantisation calibrated on training images; exported now
+for a version without one, or with --int8-out FILE to keep a new one) with the float export on the
+whole test set: accuracy, expected calibration error, the same latencies; and says which of the two
+PREDICTOR_PRECISION=auto serves on this CPU.
 """
 
 import argparse
@@ -62,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
 
     images = load_fashion_mnist(args.data_dir).x_test
-    predictor = get_predictor(args.model_dir)
+    predictor = get_predictor(args.model_dir, "float")  # Keras's answers exactly: compared below
     model_file = artifacts.model_path(predictor.version, args.model_dir)
 
     model = keras.saving.load_model(model_file, compile=False)
@@ -114,14 +116,20 @@ def compare_int8(args, model, temperature: float, served: Predictor, keras_singl
     from mlmodel.evaluation import expected_calibration_error
 
     data = load_fashion_mnist(args.data_dir)
-    rng = np.random.default_rng(0)
-    calibration = data.x_train[rng.choice(len(data.x_train), args.calibration, replace=False)]
-    path = args.int8_out or Path(tempfile.mkdtemp()) / "model-int8.tflite"
-    litert.export_int8(model, temperature, path, calibration)
+    shipped = artifacts.litert_path(served.version, args.model_dir, "int8")
+    if shipped.is_file() and args.int8_out is None:
+        path, made = shipped, "the version's own, published by train_model"
+    else:
+        rng = np.random.default_rng(0)
+        calibration = data.x_train[rng.choice(len(data.x_train), args.calibration, replace=False)]
+        path = args.int8_out or Path(tempfile.mkdtemp()) / "model-int8.tflite"
+        litert.export_int8(model, temperature, path, calibration)
+        made = f"exported now, calibrated on {len(calibration)} training images"
     int8 = Predictor(path, served.version, served.none_of_the_ten_below)
+    auto = Predictor.load(served.version, args.model_dir, "auto").precision
     print(
-        f"\nint8 export ({Path(path).stat().st_size / 1e6:.2f} MB, "
-        f"calibrated on {len(calibration)} training images)"
+        f"\nint8 export ({Path(path).stat().st_size / 1e6:.2f} MB, {made}); "
+        f"PREDICTOR_PRECISION=auto serves {auto} here"
     )
     print(
         f"{'':<10}{'accuracy':>10}{'ECE':>8}{'p50 ms (1)':>12}{'x Keras':>9}{'img/s (64)':>12}{'x Keras':>9}"

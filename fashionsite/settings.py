@@ -8,6 +8,7 @@ The README lists every variable.
 import datetime
 import ipaddress
 import os
+import socket
 from pathlib import Path
 
 from cassandra import ConsistencyLevel
@@ -216,6 +217,9 @@ DATABASES = {
                     DCAwareRoundRobinPolicy(local_dc=os.environ.get("CASSANDRA_LOCAL_DC") or None)
                 ),
                 "connect_timeout": 5,
+                # Requests go out at once: with Nagle's algorithm the driver's last part of a frame
+                # waited for the node's delayed acknowledgement, 45 ms of a phone upload (bench/README.md).
+                "sockopts": [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
                 "reconnection_policy": ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
                 "connection_class": import_string(CASSANDRA_REACTOR),
             },
