@@ -1,10 +1,12 @@
 """What a result page's heat map costs: the occlusion map through the served LiteRT model.
 
     .venv/bin/python -m bench.explanation [--model-dir DIR] [--data-dir DIR] [--count 300]
+                                          [--precision auto|float|int8]
 
-For real test images with the active model version: the milliseconds of one map (65 inputs in one
-batch, mlmodel.explanation), and what it costs the next single-image prediction, which finds the
-interpreter sized for 65 and resizes it back (the predictor keeps one interpreter per process).
+For real test images with the active model version, served as the site serves it (--precision, as
+PREDICTOR_PRECISION): the milliseconds of one map (65 inputs in one batch, mlmodel.explanation, on
+the predictor's interpreter for large batches, which uses every core), and of the next single-image
+prediction against a steady one (that runs on the one-core interpreter, which the map leaves as it was).
 """
 
 import argparse
@@ -17,7 +19,7 @@ import numpy as np
 from mlmodel import artifacts
 from mlmodel.data import dataset_dir, load_fashion_mnist
 from mlmodel.explanation import occlusion
-from mlmodel.predictor import get_predictor
+from mlmodel.predictor import PRECISIONS, get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
@@ -36,10 +38,11 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=artifacts.DEFAULT_MODEL_DIR)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--count", type=int, default=300, help="test images to explain")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="the export served")
     args = parser.parse_args()
 
     images = load_fashion_mnist(args.data_dir).x_test[: args.count]
-    predictor = get_predictor(args.model_dir)
+    predictor = get_predictor(args.model_dir, args.precision)
     labels = [result.label_index for result in predictor.classify(images)]
     for pixels, label in zip(images[:5], labels):  # warm-up
         occlusion(predictor, pixels, label)
@@ -53,9 +56,12 @@ def main() -> None:
     def figures(values: list[float]) -> str:
         return f"p50 {np.percentile(values, 50):.2f} ms, p99 {np.percentile(values, 99):.2f} ms"
 
-    print(f"model {predictor.version}, {len(images)} test images, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"model {predictor.version} ({predictor.precision} export), {len(images)} test images, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"occlusion map (65 inputs, one batch): {figures(maps)}")
-    print(f"next single prediction (interpreter resized back): {figures(after_map)}")
+    print(f"next single prediction: {figures(after_map)}")
     print(f"single prediction, steady: {figures(steady)}")
 
 

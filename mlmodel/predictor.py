@@ -7,6 +7,7 @@ multiplies int8 fast, the version's int8 export (model-int8.tflite) is served in
 see PRECISIONS.
 """
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ class Classification:
 # units (cpu.has_int8_matrix_units: 4.8x as fast there, slower without them), else float. A version
 # without an int8 export is served in float whatever is asked.
 PRECISIONS = ("auto", "float", "int8")
+# Batches of at least this many images run on all the process's cores: a result's heat map classifies
+# 65 at once (mlmodel.explanation), and there two cores give the int8 export 1.9x the images a second of
+# one. Smaller ones run on one core: a web server's requests are its parallelism, and an image or
+# two is too small a task to share.
+PARALLEL_FROM = 16
 
 
 class Predictor:
@@ -55,21 +61,9 @@ class Predictor:
         self.precision = precision  # of the file served: "float" or "int8"
         self.none_of_the_ten_below = none_of_the_ten_below  # of the energy
         self.familiarity_below = familiarity_below
-        # One thread per call: a web server scales by worker processes and threads, and
-        # a single image is too small a task to share between cores.
-        self._interpreter = Interpreter(model_path=str(litert_file), num_threads=1)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        # Probabilities (n, 10), then from models exported with them the energy (n,) and the
-        # familiarity (n,) (mlmodel.litert.serving_model), each tensor named for its place: "...:1".
-        outputs = sorted(
-            self._interpreter.get_output_details(), key=lambda output: int(output["name"].rsplit(":", 1)[-1])
-        )
-        self._output = outputs[0]["index"]
-        self._scores = [output["index"] for output in outputs[1:3]]
-        self._batch_size = 1
-        # An interpreter holds its tensors between calls, so calls take turns.
-        self._lock = threading.Lock()
+        self._one_core = _Interpreter(litert_file, threads=1)
+        cores = len(os.sched_getaffinity(0))
+        self._all_cores = _Interpreter(litert_file, threads=cores) if cores > 1 else self._one_core
 
     @classmethod
     def load(cls, version: str, model_dir: Path | str, precision: str = "float") -> "Predictor":
@@ -90,15 +84,8 @@ class Predictor:
             raise ValueError(f"Expected uint8 images of shape (n, 28, 28), got {pixels.dtype} {pixels.shape}")
         if len(pixels) == 0:
             return []
-        with self._lock:
-            if len(pixels) != self._batch_size:
-                self._interpreter.resize_tensor_input(self._input, pixels.shape)
-                self._interpreter.allocate_tensors()
-                self._batch_size = len(pixels)
-            self._interpreter.set_tensor(self._input, np.ascontiguousarray(pixels))
-            self._interpreter.invoke()
-            probabilities = self._interpreter.get_tensor(self._output).astype(np.float64)
-            scores = [self._interpreter.get_tensor(index).ravel().tolist() for index in self._scores]
+        interpreter = self._all_cores if len(pixels) >= PARALLEL_FROM else self._one_core
+        probabilities, scores = interpreter.run(pixels)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         missing = [None] * len(pixels)
         energies = scores[0] if len(scores) > 0 else missing
@@ -119,6 +106,39 @@ class Predictor:
             none_of_the_ten=_below(energy, self.none_of_the_ten_below)
             or _below(familiarity, self.familiarity_below),
         )
+
+
+class _Interpreter:
+    """A LiteRT interpreter of one export, on `threads` cores. It holds its tensors between calls, so
+    calls take turns."""
+
+    def __init__(self, litert_file: Path, threads: int) -> None:
+        self._interpreter = Interpreter(model_path=str(litert_file), num_threads=threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        # Probabilities (n, 10), then from models exported with them the energy (n,) and the
+        # familiarity (n,) (mlmodel.litert.serving_model), each tensor named for its place: "...:1".
+        outputs = sorted(
+            self._interpreter.get_output_details(), key=lambda output: int(output["name"].rsplit(":", 1)[-1])
+        )
+        self._output = outputs[0]["index"]
+        self._scores = [output["index"] for output in outputs[1:3]]
+        self._batch_size = 1
+        self._lock = threading.Lock()
+
+    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
+        """Probabilities (n, 10) as float64, and each score's n values."""
+        with self._lock:
+            if len(pixels) != self._batch_size:
+                self._interpreter.resize_tensor_input(self._input, pixels.shape)
+                self._interpreter.allocate_tensors()
+                self._batch_size = len(pixels)
+            self._interpreter.set_tensor(self._input, np.ascontiguousarray(pixels))
+            self._interpreter.invoke()
+            probabilities = self._interpreter.get_tensor(self._output).astype(np.float64)
+            return probabilities, [
+                self._interpreter.get_tensor(index).ravel().tolist() for index in self._scores
+            ]
 
 
 def _served_precision(precision: str, version: str, model_dir: Path | str) -> str:
