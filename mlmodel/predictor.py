@@ -39,11 +39,12 @@ class Classification:
 # units (cpu.has_int8_matrix_units: 4.8x as fast there, slower without them), else float. A version
 # without an int8 export is served in float whatever is asked.
 PRECISIONS = ("auto", "float", "int8")
-# Batches of at least this many images run on all the process's cores: a result's heat map classifies
-# 65 at once (mlmodel.explanation), and there two cores give the int8 export 1.9x the images a second of
-# one. Smaller ones run on one core: a web server's requests are its parallelism, and an image or
-# two is too small a task to share.
+# Batches of at least this many images run on all the process's cores, up to PARALLEL_THREADS: a
+# result's heat map classifies 65 at once (mlmodel.explanation), and there two cores give the int8
+# export 1.9x the images a second of one. Smaller ones run on one core: a web server's requests are
+# its parallelism, and an image or two is too small a task to share.
 PARALLEL_FROM = 16
+PARALLEL_THREADS = 4  # at most: on a many-core machine every worker would start a thread per core
 
 
 class Predictor:
@@ -62,7 +63,7 @@ class Predictor:
         self.none_of_the_ten_below = none_of_the_ten_below  # of the energy
         self.familiarity_below = familiarity_below
         self._one_core = _Interpreter(litert_file, threads=1)
-        cores = len(os.sched_getaffinity(0))
+        cores = min(len(os.sched_getaffinity(0)), PARALLEL_THREADS)
         self._all_cores = _Interpreter(litert_file, threads=cores) if cores > 1 else self._one_core
 
     @classmethod
