@@ -19,7 +19,7 @@ import numpy as np
 from mlmodel import artifacts
 from mlmodel.data import dataset_dir, load_fashion_mnist
 from mlmodel.explanation import occlusion
-from mlmodel.predictor import PRECISIONS, get_predictor
+from mlmodel.predictor import get_predictor
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=artifacts.DEFAULT_MODEL_DIR)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--count", type=int, default=300, help="test images to explain")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="the export served")
+    parser.add_argument("--precision", choices=artifacts.PRECISIONS, default="auto", help="the export served")
     args = parser.parse_args()
 
     images = load_fashion_mnist(args.data_dir).x_test[: args.count]

@@ -26,7 +26,7 @@ from mlmodel import artifacts
 from mlmodel.data import dataset_dir, load_fashion_mnist
 from mlmodel.evaluation import softmax
 from mlmodel.network import model_logits
-from mlmodel.predictor import Predictor, get_predictor
+from mlmodel.predictor import Predictor, get_predictor, served_precision
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")  # None: Keras's loader
@@ -126,7 +126,7 @@ def compare_int8(args, model, temperature: float, served: Predictor, keras_singl
         litert.export_int8(model, temperature, path, calibration)
         made = f"exported now, calibrated on {len(calibration)} training images"
     int8 = Predictor(path, served.version, served.none_of_the_ten_below)
-    auto = Predictor.load(served.version, args.model_dir, "auto").precision
+    auto = served_precision("auto", served.version, args.model_dir)
     print(
         f"\nint8 export ({Path(path).stat().st_size / 1e6:.2f} MB, {made}); "
         f"PREDICTOR_PRECISION=auto serves {auto} here"

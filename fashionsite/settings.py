@@ -17,8 +17,8 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from mlmodel.artifacts import PRECISIONS
 from mlmodel.data import dataset_dir
-from mlmodel.predictor import PRECISIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -236,7 +236,7 @@ FASHION_MNIST_DIR = dataset_dir("fashion-mnist", "FASHION_MNIST_DIR")
 # Real phone photos, one folder per kind (mlmodel.clothing_photos): train_model sets the model's
 # "none of the ten" threshold on their tune split.
 CLOTHING_PHOTOS_DIR = dataset_dir("clothing-photos", "CLOTHING_PHOTOS_DIR")
-# Which LiteRT export of the model serves (mlmodel.predictor.PRECISIONS): "auto" is the int8 one where
+# Which LiteRT export of the model serves (mlmodel.predictor.served_precision): "auto" is the int8 one where
 # the CPU multiplies int8 fast (AMX), else the float one; "float" gives Keras's probabilities exactly.
 PREDICTOR_PRECISION = env_choice("PREDICTOR_PRECISION", {name: name for name in PRECISIONS}, "auto")
 # A prediction less confident than this is flagged "uncertain".

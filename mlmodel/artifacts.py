@@ -32,6 +32,9 @@ DEFAULT_MODEL_DIR: Path = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.keras"
 LITERT_FILE = "model.tflite"
 INT8_LITERT_FILE = "model-int8.tflite"  # versions published before there was one have none
+EXPORTS = {"float": LITERT_FILE, "int8": INT8_LITERT_FILE}  # a version's LiteRT files, by precision
+# What a version can be served in (mlmodel.predictor.served_precision): one of its exports, or "auto".
+PRECISIONS = ("auto", *EXPORTS)
 METADATA_FILE = "metadata.json"
 DETECTOR_FILE = "photo_detector.npz"  # mlmodel.photo_detector, when the model has one
 ACTIVE_FILE = "ACTIVE"
@@ -95,9 +98,9 @@ def model_path(version: str, model_dir: Path | str) -> Path:
 def litert_path(version: str, model_dir: Path | str, precision: str = "float") -> Path:
     """A version's LiteRT export that the predictor serves: "float" (model.tflite) or "int8"."""
     _check_version(version, model_dir)
-    if precision not in ("float", "int8"):
-        raise ValueError(f"precision must be float or int8, not {precision!r}")
-    return Path(model_dir) / version / (INT8_LITERT_FILE if precision == "int8" else LITERT_FILE)
+    if precision not in EXPORTS:
+        raise ValueError(f"precision must be one of {tuple(EXPORTS)}, not {precision!r}")
+    return Path(model_dir) / version / EXPORTS[precision]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Serving runs the model.tflite of a version through the LiteRT interpreter, not
 TensorFlow: one small compiled call per batch instead of model.predict's data
 pipeline, and a worker process of about 40 MB instead of about 0.5 GB. Where the CPU
 multiplies int8 fast, the version's int8 export (model-int8.tflite) is served instead:
-see PRECISIONS.
+see served_precision.
 """
 
 import os
@@ -33,12 +33,6 @@ class Classification:
     none_of_the_ten: bool = False  # a score below the model's threshold: probably none of the ten
 
 
-# Which export of a version to serve. "int8": its int8 export, as accurate and as well calibrated
-# (bench.predictor --int8) but computed in integers, so probabilities differ from Keras's by up to a
-# tenth; "float": model.tflite, equal to Keras's to 1e-5; "auto": int8 where the CPU has AMX's int8
-# units (cpu.has_int8_matrix_units: 4.8x as fast there, slower without them), else float. A version
-# without an int8 export is served in float whatever is asked.
-PRECISIONS = ("auto", "float", "int8")
 # Batches of at least this many images run on all the process's cores, up to PARALLEL_THREADS: a
 # result's heat map classifies 65 at once (mlmodel.explanation), and there two cores give the int8
 # export 1.9x the images a second of one. Smaller ones run on one core: a web server's requests are
@@ -68,9 +62,9 @@ class Predictor:
 
     @classmethod
     def load(cls, version: str, model_dir: Path | str, precision: str = "float") -> "Predictor":
-        """A version's predictor; precision one of PRECISIONS."""
+        """A version's predictor; precision one of artifacts.PRECISIONS (see served_precision)."""
         metadata = artifacts.read_metadata(version, model_dir)
-        served = _served_precision(precision, version, model_dir)
+        served = served_precision(precision, version, model_dir)
         return cls(
             artifacts.litert_path(version, model_dir, served),
             version,
@@ -142,9 +136,17 @@ class _Interpreter:
             ]
 
 
-def _served_precision(precision: str, version: str, model_dir: Path | str) -> str:
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+def served_precision(precision: str, version: str, model_dir: Path | str) -> str:
+    """The export of a version that serves when `precision` is asked: "float" or "int8".
+
+    "int8": its int8 export, as accurate and as well calibrated (bench.predictor --int8) but computed
+    in integers, so probabilities differ from Keras's by up to a tenth; "float": model.tflite, equal to
+    Keras's to 1e-5; "auto": int8 where the CPU has AMX's int8 units (cpu.has_int8_matrix_units: 4.8x
+    as fast there, slower without them), else float. A version without an int8 export is served in
+    float whatever is asked.
+    """
+    if precision not in artifacts.PRECISIONS:
+        raise ValueError(f"precision must be one of {artifacts.PRECISIONS}, not {precision!r}")
     if precision == "float" or not artifacts.litert_path(version, model_dir, "int8").is_file():
         return "float"
     return "int8" if precision == "int8" or cpu.has_int8_matrix_units() else "float"
@@ -167,7 +169,7 @@ _checked: dict[tuple[object, str], tuple[Predictor, float, int]] = {}
 
 def get_predictor(model_dir: Path | str | None = None, precision: str = "float") -> Predictor:
     """The predictor for the active version in model_dir (default: the shipped artifacts), serving
-    the export `precision` chooses (PRECISIONS; the site's setting is PREDICTOR_PRECISION).
+    the export `precision` chooses (served_precision; the site's setting is PREDICTOR_PRECISION).
 
     Loaded once per process, model directory and precision. The small ACTIVE file is read again at
     most every CHECK_INTERVAL seconds, so activating another version takes effect without a restart.
