@@ -70,10 +70,13 @@ def load_average() -> str:
 
 def measure(name: str, phase: Phase, processes: ServerProcesses, args, kinds: tuple[str, ...]) -> Phase:
     """Run one phase; print its figures and the CPU per request of `kinds`."""
-    marks: list[Counter[str]] = []
+    marks: list[tuple[Counter[str], Counter[str]]] = []
     before = load_average()
-    phase.run(args.warmup, args.seconds, lambda: marks.append(processes.cpu()))
-    used = marks[1] - marks[0]
+    phase.run(
+        args.warmup, args.seconds, lambda: marks.append((processes.cpu(), processes.node_cpu_by_thread()))
+    )
+    used = marks[1][0] - marks[0][0]
+    node_threads = (marks[1][1] - marks[0][1]).most_common(6)
     count = max(len(phase.latencies), 1)
     phase.cpu_ms = {kind: 1000 * used[kind] / count for kind in kinds}
     print(f"{name}: {phase.describe()}")
@@ -83,6 +86,11 @@ def measure(name: str, phase: Phase, processes: ServerProcesses, args, kinds: tu
         + f" (all: {1000 * sum(used.values()) / count:.2f} ms on {os.cpu_count()} cores)"
         + f"; {before} at start, {load_average()} at end"
     )
+    if "Cassandra" in kinds:  # which of the node's parts its CPU per request goes to
+        print(
+            "  Cassandra by thread: "
+            + ", ".join(f"{pool} {1000 * s / count:.2f} ms" for pool, s in node_threads)
+        )
     return phase
 
 

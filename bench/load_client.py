@@ -15,6 +15,7 @@ import http.client
 import io
 import json
 import os
+import re
 import statistics
 import threading
 import time
@@ -185,6 +186,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+# Cassandra's shared pool: its worker threads take the name of the stage they last worked for, so
+# their time is counted together, as the node's request work (requests, reads, writes).
+SHARED_POOL_STAGES = ("Native-Transpor", "MutationStage", "ReadStage", "SharedPool-Work", "CounterMutation")
+
+
+def cpu_seconds_by_thread(pid: int) -> Counter[str]:
+    """A process's CPU time by thread name, the numbered threads of one pool together: the JVM names
+    a node's threads by pool ("C2 CompilerThread1", "COMMIT-LOG-WRITER"; Linux keeps the first 15
+    characters), and the stages of Cassandra's shared pool count as one, "requests"."""
+    seconds: Counter[str] = Counter()
+    for task in Path(f"/proc/{pid}/task").glob("*") if Path(f"/proc/{pid}").exists() else ():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        pool = "requests" if name.startswith(SHARED_POOL_STAGES) else re.sub(r"[-:#]?\d+$", "", name)
+        seconds[pool] += (int(fields[11]) + int(fields[12])) / TICKS
+    return seconds
+
+
 def resident_mb(pid: int, field_name: str = "VmRSS") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -221,6 +243,12 @@ class ServerProcesses:
 
     def cpu(self) -> Counter[str]:
         return Counter({kind: sum(map(cpu_seconds, pids)) for kind, pids in self.by_kind().items()})
+
+    def node_cpu_by_thread(self) -> Counter[str]:
+        """The node's CPU time by thread pool: which of its parts (requests, writes, the JIT, GC,
+        compaction) a request's Cassandra CPU goes to."""
+        pid = _pid_from(self.cassandra_dir / "cassandra.pid")
+        return cpu_seconds_by_thread(pid) if pid is not None else Counter()
 
 
 class MemorySampler:

@@ -8,8 +8,9 @@ from mlmodel.classes import CLASS_NAMES
 from mlmodel.data import IMAGE_SIZE
 
 
-def build_model(dropout_rate: float = 0.3) -> keras.Model:
+def build_model(dropout_rate: float = 0.3, width: float = 1.0) -> keras.Model:
     """A compact batch-normalised CNN: raw 0..255 pixels (28, 28, 1) in, class logits out.
+    `width` multiplies the filters of every convolution (32-64-64-128-128 at 1).
 
     Rescaling is part of the model, so serving feeds the pixels as they are. The
     logits become probabilities, at a fitted temperature, for serving (mlmodel.litert).
@@ -19,7 +20,7 @@ def build_model(dropout_rate: float = 0.3) -> keras.Model:
         # No bias: BatchNormalization's offset takes its place. Its momentum is 0.9 rather
         # than 0.99 so that its running statistics settle even in a short run on a subset.
         return [
-            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.Conv2D(round(filters * width), 3, padding="same", use_bias=False),
             layers.BatchNormalization(momentum=0.9),
             layers.ReLU(),
         ]

@@ -37,6 +37,7 @@ class TrainingConfig:
 
     epochs: int = 14
     batch_size: int = 256
+    width: float = 1.0  # the network's filters, times the shipped one's (network.build_model)
     subset: int | None = None  # train on this many randomly chosen training images; None for all
     seed: int = 42
     learning_rate: float = 3e-3  # the peak, after a linear warm-up; then a cosine decay to zero
@@ -55,6 +56,8 @@ PROFILES: dict[str, TrainingConfig] = {
     "quick": TrainingConfig(epochs=3, subset=12_000),
     "default": TrainingConfig(),
     "best": TrainingConfig(epochs=50),
+    # 93.20% on Fashion-MNIST against the default's 92.79%, for 1.7-1.9 times its steps' time (README).
+    "wide": TrainingConfig(width=1.5),
     "adapt": TrainingConfig(epochs=4, learning_rate=1e-3, start_from_active=True),
 }
 
@@ -128,7 +131,7 @@ def train(
 
     # Served and measured in float32: the LiteRT export has no bfloat16, and the
     # weights themselves are float32 whatever the training precision.
-    served = build_model()
+    served = build_model(width=config.width)
     served.set_weights(model.get_weights())
     temperature = fit_temperature(model_logits(served, x_val), y_val)
     test = evaluate(model_logits(served, dataset.x_test), dataset.y_test, temperature)
@@ -251,7 +254,7 @@ def compiled_model(config: TrainingConfig, precision: str, steps: int, *, xla: b
     label-smoothed cross-entropy. Not compiled by XLA unless asked (bench.training_step compares):
     XLA's CPU convolutions leave oneDNN's kernels, and their bfloat16, unused, and a step of the
     default run took 1.4 (float32) to 1.7 (bfloat16) times as long with it on this project's machine."""
-    model = _build_model(precision)
+    model = _build_model(precision, config.width)
     warmup_steps = math.ceil(steps * _WARMUP_SHARE)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 100,
@@ -277,11 +280,11 @@ def resolve_precision(precision: str) -> str:
     return "bfloat16" if cpu.has_bfloat16() else "float32"
 
 
-def _build_model(precision: str) -> keras.Model:
+def _build_model(precision: str, width: float) -> keras.Model:
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
     try:
-        return build_model()
+        return build_model(width=width)
     finally:
         keras.config.set_dtype_policy(previous)
 

@@ -260,3 +260,21 @@ def test_the_adapt_profile_fine_tunes_the_active_model(tmp_path, fashion_mnist_d
     # One epoch on 300 images: from scratch that is little; from the active model it keeps most of it.
     assert by_profile[True] >= base - 0.05
     assert by_profile[True] >= by_profile[False] + 0.1
+
+
+def test_the_wide_profile_trains_a_wider_network_and_fine_tuning_keeps_its_width(tmp_path, fashion_mnist_dir):
+    from django.core.management import call_command
+
+    model_dir = tmp_path / "models"
+    tiny = ["--epochs", "1", "--subset", "300", "--batch-size", "32"]
+    common = ["--data-dir", str(fashion_mnist_dir), "--model-dir", str(model_dir), *tiny]
+    call_command("train_model", "--profile", "wide", *common, verbosity=0)
+    call_command("train_model", "--profile", "adapt", "--no-activate", *common, verbosity=0)
+
+    def first_filters(entry: dict) -> int:
+        model = keras.models.load_model(artifacts.model_path(entry["version"], model_dir), compile=False)
+        return next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)).filters
+
+    by_profile = {entry["start_from_active"]: entry for entry in artifacts.list_versions(model_dir)}
+    assert first_filters(by_profile[False]) == 48  # the shipped network's 32, times 1.5
+    assert by_profile[True]["width"] == 1.5 and first_filters(by_profile[True]) == 48

@@ -96,6 +96,9 @@ class Command(BaseCommand):
         config = dataclasses.replace(PROFILES[options["profile"]], **overrides)
         data_dir = options["data_dir"] or getattr(settings, "FASHION_MNIST_DIR", None)
         model_dir = Path(options["model_dir"] or getattr(settings, "MODEL_DIR", artifacts.DEFAULT_MODEL_DIR))
+        if config.start_from_active:  # fine-tuning keeps the active network's width
+            active = artifacts.read_metadata(_active(model_dir), model_dir)
+            config = dataclasses.replace(config, width=active.get("width", 1.0))
 
         corrected = self._corrected_examples() if options["include_corrections"] else None
         try:
