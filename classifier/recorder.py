@@ -43,8 +43,10 @@ def classify_and_record(uploads: list[Upload]) -> list[Recorded]:
     lookups = {sha256: reads.EarlierLookup(sha256, predictor.version) for sha256 in distinct}
     known: dict[str, Classification] = {}
     if distinct:
-        pixels = np.stack([upload.model_input.pixels for upload in distinct.values()])
-        known.update(zip(distinct, predictor.classify(pixels)))
+        inputs = [upload.model_input for upload in distinct.values()]
+        pixels = np.stack([model_input.pixels for model_input in inputs])
+        second_looks = [model_input.second_look for model_input in inputs]
+        known.update(zip(distinct, predictor.classify(pixels, second_looks)))
     first_of: dict[str, Upload] = {}  # the files the model classified anew, each at its first upload
     for sha256, lookup in lookups.items():
         earlier = lookup.result()

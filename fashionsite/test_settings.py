@@ -43,7 +43,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 
-# The "none of the ten" threshold of models trained in tests is set on the twenty shipped photos:
+# The "none of the ten" threshold of models trained in tests is set on the twenty-one shipped tune photos:
 # quick, and the same with or without ../shared.
 CLOTHING_PHOTOS_DIR = str(BASE_DIR / "tests" / "photos")
 # The float export, whatever the CPU, so the site's answers are Keras's to 1e-5 on every machine; the

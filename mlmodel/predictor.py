@@ -10,6 +10,7 @@ see served_precision.
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,19 +74,40 @@ class Predictor:
             served,
         )
 
-    def classify(self, pixels: np.ndarray) -> list[Classification]:
-        """Classify (n, 28, 28) uint8 images, light garments on black, in one forward pass."""
-        if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-            raise ValueError(f"Expected uint8 images of shape (n, 28, 28), got {pixels.dtype} {pixels.shape}")
+    def classify(
+        self, pixels: np.ndarray, second_looks: Sequence[np.ndarray | None] | None = None
+    ) -> list[Classification]:
+        """Classify (n, 28, 28) uint8 images, light garments on black, in one forward pass (two with
+        second looks).
+
+        `second_looks`: for each image another look at it, (28, 28) uint8, or None (a wide garment
+        squeezed to the square, mlmodel.cut_out). Where there is one, the answer is that of the two
+        looks' mean logits: the normalised geometric mean of their probabilities, as the mirror
+        image's is averaged in. The none-of-the-ten scores stay the first look's, the one their
+        thresholds were fitted on.
+        """
+        _check_images(pixels)
+        if second_looks is not None and len(second_looks) != len(pixels):
+            raise ValueError(f"{len(second_looks)} second looks for {len(pixels)} images")
         if len(pixels) == 0:
             return []
-        interpreter = self._all_cores if len(pixels) >= PARALLEL_FROM else self._one_core
-        probabilities, scores = interpreter.run(pixels)
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        probabilities, scores = self._run(pixels)
+        looked = [index for index, look in enumerate(second_looks or ()) if look is not None]
+        if looked:
+            again = np.stack([second_looks[index] for index in looked])
+            _check_images(again)
+            # A second call rather than one batch of both: a batch of a new size makes the
+            # interpreter allocate its tensors again.
+            probabilities[looked] = _geometric_mean(probabilities[looked], self._run(again)[0])
         missing = [None] * len(pixels)
         energies = scores[0] if len(scores) > 0 else missing
         familiarities = scores[1] if len(scores) > 1 else missing
         return [self._classification(*row) for row in zip(probabilities, energies, familiarities)]
+
+    def _run(self, pixels: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
+        interpreter = self._all_cores if len(pixels) >= PARALLEL_FROM else self._one_core
+        probabilities, scores = interpreter.run(pixels)
+        return probabilities / probabilities.sum(axis=1, keepdims=True), scores
 
     def _classification(
         self, probabilities: np.ndarray, energy: float | None, familiarity: float | None
@@ -134,6 +156,17 @@ class _Interpreter:
             return probabilities, [
                 self._interpreter.get_tensor(index).ravel().tolist() for index in self._scores
             ]
+
+
+def _check_images(pixels: np.ndarray) -> None:
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"Expected uint8 images of shape (n, 28, 28), got {pixels.dtype} {pixels.shape}")
+
+
+def _geometric_mean(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Each row's normalised geometric mean: the softmax of the two rows' mean logits."""
+    mean = np.sqrt(first * second)
+    return mean / mean.sum(axis=1, keepdims=True)
 
 
 def served_precision(precision: str, version: str, model_dir: Path | str) -> str:

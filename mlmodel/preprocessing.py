@@ -24,6 +24,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from mlmodel import even_background, segmentation
+from mlmodel.cut_out import cut_out
 from mlmodel.data import IMAGE_SIZE
 
 MAX_PIXELS: int = 40_000_000
@@ -58,6 +59,9 @@ class ModelInput:
     peak_level: int | None = None  # the brightest level after resizing, stretched to 255; None: not resized
     method: str = "as-is"  # "as-is", "product-photo", or the segmentation's ("grabcut", "whole-photo")
     garment: segmentation.Garment | None = None  # where the garment is, for phone photos
+    # A phone photo's garment wider than tall, squeezed to fill the square: the predictor averages
+    # its answer with that of `pixels` (mlmodel.cut_out says why).
+    second_look: np.ndarray | None = None
 
     def decisions(self) -> dict[str, object]:
         """A JSON-serialisable summary of the preprocessing decisions."""
@@ -77,6 +81,7 @@ class ModelInput:
                 "mask_share": round(self.garment.share, 4),
                 "box": [round(share, 4) for share in self.garment.box],
                 "pair_split": self.garment.pair_split,
+                "second_look": self.second_look is not None,
                 "outline": self.garment.outline(),
             }
         return decisions
@@ -187,12 +192,13 @@ def to_model_input(image: Image.Image, upright: Image.Image | None = None) -> Mo
     garment = segmentation.find_garment(_rgb_pixels(upright))
     # The 28x28 input is made from a copy four times its size: finer detail would be averaged away.
     detail = _shrunk(grey, CUT_OUT_SIZE)
-    pixels, scaled_size, box = _cut_out(detail, garment.mask)
+    made = cut_out(detail, garment.mask)
     return ModelInput(
-        pixels=_read_only(pixels),
+        pixels=_read_only(made.pixels),
+        second_look=None if made.squeezed is None else _read_only(made.squeezed),
         inverted=True,
-        trimmed_box=_in_source_pixels(box, source_size, detail),
-        scaled_size=scaled_size,
+        trimmed_box=_in_source_pixels(made.box, source_size, detail),
+        scaled_size=made.scaled_size,
         peak_level=255,
         method=garment.method,
         garment=garment,
@@ -206,35 +212,6 @@ def _in_source_pixels(
     """A box found on a reduced copy, in the pixels of the photo as uploaded."""
     scale = max(source_size) / max(copy.shape)
     return tuple(round(edge * scale) for edge in box)
-
-
-def _cut_out(grey: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, ...]]:
-    """The garment under the mask, negated as Fashion-MNIST's product photos were, light on pure
-    black, trimmed to the mask, its longest edge scaled to 28 and centred; with its scaled size and
-    its (left, upper, right, lower) box in `grey`'s pixels."""
-    height, width = grey.shape
-    # The mask comes from a smaller copy: scaled up smoothly, its edge stays soft, as in Fashion-MNIST.
-    soft = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    rows = np.flatnonzero(soft.max(axis=1) >= 0.5)
-    columns = np.flatnonzero(soft.max(axis=0) >= 0.5)
-    box = (int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)
-    left, upper, right, lower = box
-    soft = soft[upper:lower, left:right]
-    negative = 255 - grey[upper:lower, left:right].astype(np.float32)
-    # The garment's own darkest and lightest levels span the full range, like a product photo's.
-    inside = negative[soft >= 0.5]
-    low, high = np.percentile(inside, (1, 99)) if inside.size else (0.0, 255.0)
-    levels = np.clip((negative - low) / max(high - low, 1.0), 0, 1) * soft
-
-    scale = IMAGE_SIZE / max(levels.shape)
-    scaled_size = (max(1, round(levels.shape[1] * scale)), max(1, round(levels.shape[0] * scale)))
-    scaled = cv2.resize(levels, scaled_size, interpolation=cv2.INTER_AREA)
-    canvas = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
-    offset_x, offset_y = (IMAGE_SIZE - scaled_size[0] + 1) // 2, (IMAGE_SIZE - scaled_size[1] + 1) // 2
-    canvas[offset_y : offset_y + scaled_size[1], offset_x : offset_x + scaled_size[0]] = scaled
-    peak = canvas.max()
-    pixels = np.round(canvas * (255 / peak)) if peak > 0 else canvas
-    return pixels.astype(np.uint8), scaled_size, box
 
 
 def _shrunk(grey: np.ndarray, size: int) -> np.ndarray:

@@ -220,7 +220,7 @@ def test_models_say_none_of_the_ten_below_the_threshold_they_were_published_with
     call_command("train_model", *arguments, verbosity=0)
     (version,) = [entry["version"] for entry in artifacts.list_versions(model_dir)]
     metadata = artifacts.read_metadata(version, model_dir)
-    # The shipped photos' tune split (twenty: the test settings' CLOTHING_PHOTOS_DIR) is too small for it.
+    # The shipped photos' tune split (twenty-one: the test settings' CLOTHING_PHOTOS_DIR) is too small for it.
     assert "validation images made to look like phone photos" in metadata["none_of_the_ten_set_on"]
     predictor = Predictor.load(version, model_dir)
     threshold = metadata["none_of_the_ten_below"]

@@ -87,6 +87,7 @@ def test_admin_detail_shows_the_outline_and_what_segmentation_decided(client, st
     assert detail.status_code == 200
     assert "<polygon points=" in detail.text
     assert "Garment share of the photo" in detail.text and "Pair split" in detail.text
+    assert "Second look" in detail.text
     assert "None of the ten classes?" in detail.text
     assert re.search(r"energy score -?\d+\.\d{3}, photo familiarity -?\d+\.\d{2}", detail.text)
 
@@ -106,6 +107,16 @@ def test_api_says_a_hat_is_probably_none_of_the_ten_and_a_shirt_is_a_shirt(clien
     assert answers["shirt"]["label"] == "Shirt"
     assert answers["shirt"]["uncertain"] is False
     assert answers["shirt"]["uncertain_reason"] is None
+
+
+def test_a_long_sleeved_top_laid_flat_with_its_arms_out_is_upper_body_clothing(client):
+    # A tune photo (CC0): its cut-out is far wider than tall, which no Fashion-MNIST top is; taken
+    # alone at its aspect it was answered Ankle boot, with the squeezed second look T-shirt/top.
+    photo = PHOTOS_DIR / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
+    prediction, _ = _upload(client, photo.name, photo.read_bytes())
+    assert json.loads(prediction.preprocessing)["segmentation"]["second_look"] is True
+    assert prediction.label in ("T-shirt/top", "Pullover", "Shirt", "Coat")
+    assert not prediction.none_of_the_ten
 
 
 def test_a_grey_picture_is_never_segmented(client):

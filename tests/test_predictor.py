@@ -94,6 +94,24 @@ def test_served_probabilities_are_kerass_with_the_fitted_temperature(dataset):
     assert temperature != pytest.approx(1, abs=0.01)  # so the line above tells it was applied
 
 
+def test_a_second_look_gives_the_mean_logits_and_leaves_the_other_images_alone(dataset):
+    predictor = get_predictor()
+    images, others = dataset.x_test[:3], dataset.x_test[3:6]
+    alone = predictor.classify(images)
+    looks = predictor.classify(others)
+    both = predictor.classify(images, [others[0], None, others[2]])
+    for index in (0, 2):  # the softmax of mean logits: the normalised geometric mean
+        mean = np.sqrt(np.array(alone[index].probabilities) * looks[index].probabilities)
+        np.testing.assert_allclose(both[index].probabilities, mean / mean.sum(), atol=1e-9)
+        assert both[index].label_index == int(np.argmax(mean))
+        # The none-of-the-ten scores are the first look's: their thresholds were fitted on such.
+        assert both[index].energy == alone[index].energy
+        assert both[index].familiarity == alone[index].familiarity
+    assert both[1] == alone[1]
+    with pytest.raises(ValueError, match="2 second looks for 3 images"):
+        predictor.classify(images, [None, None])
+
+
 def test_concurrent_batches_of_different_sizes_match_sequential(dataset):
     predictor = get_predictor()
     sizes = [1, 7, 1, 64, 3, 1, 32, 2] * 3

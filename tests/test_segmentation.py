@@ -172,6 +172,30 @@ def test_decisions_say_what_segmentation_found():
     assert len(segmentation["outline"]) >= 4
 
 
+def _spans(pixels: np.ndarray) -> tuple[int, int]:
+    """(width, height) of what is not black."""
+    rows = np.flatnonzero(pixels.max(axis=1) > 0)
+    columns = np.flatnonzero(pixels.max(axis=0) > 0)
+    return int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def test_a_top_laid_flat_with_its_arms_out_gets_a_second_look_that_fills_the_square():
+    # A long-sleeved top photographed flat: the arms spread out, wider than tall.
+    width, height = SIZE
+    mask = np.zeros((height, width), np.uint8)
+    cv2.rectangle(mask, (140, 180), (260, 360), 1, -1)  # the body
+    cv2.rectangle(mask, (20, 185), (380, 225), 1, -1)  # the arms
+    photo = _photo(mask.astype(bool), (30, 40, 90), np.random.default_rng(8))
+    wide = to_model_input(open_image(_jpeg(photo)))
+    spread, look = _spans(wide.pixels), _spans(wide.second_look)
+    assert spread[0] >= 27 and spread[1] <= 18  # its aspect kept: as wide as the frame, half as tall
+    assert look[0] >= 27 and look[1] >= 27  # the second look fills the square
+    assert wide.decisions()["segmentation"]["second_look"] is True
+    tall = to_model_input(open_image(_jpeg(_photo(_t_shirt_mask(), (30, 40, 90), np.random.default_rng(9)))))
+    assert tall.second_look is None
+    assert tall.decisions()["segmentation"]["second_look"] is False
+
+
 # The tune photos, chosen to show each kind of background; the held-out ones are the first of their
 # folders whatever their cut-out (tests/test_novelty.py), and a few come out badly (whole photo).
 @pytest.mark.parametrize(

@@ -50,8 +50,16 @@ def preprocessing_fields(prediction: Prediction) -> list[tuple[str, str]]:
             ("Garment share of the photo", f"{segmentation['mask_share']:.0%}"),
             ("Garment box", f"{left:.0%}–{right:.0%} across, {top:.0%}–{bottom:.0%} down"),
             ("Pair split", "yes: the larger of two items kept" if segmentation["pair_split"] else "no"),
+            # Not in the decisions of uploads made before 2026-12-03.
+            ("Second look", _second_look(segmentation.get("second_look"))),
         ]
     return fields
+
+
+def _second_look(taken: bool | None) -> str:
+    if taken is None:
+        return "—"
+    return "yes: wider than tall, also seen squeezed to a square, the two answers averaged" if taken else "no"
 
 
 class CorrectionForm(forms.Form):
