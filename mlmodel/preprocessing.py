@@ -8,7 +8,7 @@ grey, its brightest pixel at 255. Pictures come in three kinds, each with its ow
 - a product photo, the garment on an even background (white, grey, a cut-out): the steps above
   (`mlmodel.even_background`);
 - a phone photo, the garment on a bed, a floor or a table: the garment is cut out first
-  (`mlmodel.segmentation`), then made light on pure black the same way.
+  (`mlmodel.segmentation`), then made light on pure black the same way (`mlmodel.cut_out`).
 
 No pixel work is done at full resolution: a JPEG is decoded at a reduced size (Pillow's draft mode:
 libjpeg scales by 1/2, 1/4 or 1/8 while decoding) and any other large image is shrunk first, so a
