@@ -2,8 +2,9 @@
 
 Found through the SAI index on `prediction(corrected_label)`, one query per class (see
 models/predictions.py: a cleared correction or a deleted prediction drops out of it by itself); each
-one's 28x28 model input is read from `prediction_images` by id. What leaves this module is plain numpy arrays
-(`mlmodel.data.LabelledImages`), so the training code needs neither Django nor Cassandra.
+one's 28x28 model input (and second look, if taken) is read from `prediction_images` by id. What
+leaves this module is plain numpy arrays (`mlmodel.data.LabelledImages`), so the training code needs
+neither Django nor Cassandra.
 """
 
 from __future__ import annotations
@@ -55,12 +56,15 @@ def corrected_examples() -> LabelledImages:
     """The corrected predictions' model inputs with their corrected labels, one per distinct image.
 
     The pixels are the stored PNG decoded as is: uint8 0..255, light on black, exactly what the
-    model was given. An image uploaded more than once (another file format, or again under a later
-    model) and corrected each time counts once, with its newest correction.
+    model was given. A prediction that took a second look (a garment wider than tall) gives that
+    look too, as an example of its own: the model answers from both, so it must learn both. An image
+    uploaded more than once (another file format, or again under a later model) and corrected each
+    time counts once, with its newest correction.
     """
     images: dict[bytes, tuple[np.ndarray, int, str]] = {}
-    for correction, pixels in _with_model_inputs(corrections()):
-        images.setdefault(pixels.tobytes(), (pixels, correction.label_index, str(correction.id)))
+    for correction, looks in _with_model_inputs(corrections()):
+        for pixels, source in zip(looks, (str(correction.id), f"{correction.id} second look")):
+            images.setdefault(pixels.tobytes(), (pixels, correction.label_index, source))
     chosen = list(images.values())
     pixels = np.array([pixels for pixels, _, _ in chosen], dtype=np.uint8)
     return LabelledImages(
@@ -70,9 +74,12 @@ def corrected_examples() -> LabelledImages:
     )
 
 
-def _with_model_inputs(found: list[Correction]) -> Iterator[tuple[Correction, np.ndarray]]:
-    """Each correction with its decoded model input, in order; one deleted meanwhile is skipped."""
-    statement = cql.prepare(f"SELECT model_input_png FROM {cql.table(PredictionImages)} WHERE id = ?")
+def _with_model_inputs(found: list[Correction]) -> Iterator[tuple[Correction, list[np.ndarray]]]:
+    """Each correction with its decoded model input and second look (if taken), in order; one deleted
+    meanwhile is skipped."""
+    statement = cql.prepare(
+        f"SELECT model_input_png, second_look_png FROM {cql.table(PredictionImages)} WHERE id = ?"
+    )
     results = execute_concurrent_with_args(
         cql.session(),
         statement,
@@ -84,11 +91,11 @@ def _with_model_inputs(found: list[Correction]) -> Iterator[tuple[Correction, np
         row = rows.one()
         if row is None:
             continue
-        pixels = model_input_pixels(row["model_input_png"])
-        if pixels is None:
+        looks = [model_input_pixels(png) for png in (row["model_input_png"], row["second_look_png"]) if png]
+        if any(look is None for look in looks):
             logger.warning("Prediction %s: its model input is no 28x28 grey image; left out", correction.id)
             continue
-        yield correction, pixels
+        yield correction, looks
 
 
 def model_input_pixels(png: bytes) -> np.ndarray | None:

@@ -64,7 +64,10 @@ def explanation(prediction: Prediction) -> Occlusion:
     if kept is not None and kept["method"] == METHOD:
         return Occlusion.from_bytes(kept["sensitivity"], kept["probability"], kept["lowest"])
     images = reads.images_or_404(prediction.id)
-    pixels = np.asarray(Image.open(io.BytesIO(images.model_input_png)).convert("L"))
-    made = occlusion(predictor_for(prediction.model_version), pixels, prediction.label_index)
+    pixels, second_look = (
+        None if png is None else np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+        for png in (images.model_input_png, images.second_look_png)
+    )
+    made = occlusion(predictor_for(prediction.model_version), pixels, prediction.label_index, second_look)
     store.save_explanation(prediction.id, METHOD, made.to_bytes(), made.probability, made.lowest)
     return made

@@ -99,5 +99,9 @@ def _record(upload: Upload, classification: Classification, model_version: str, 
         "none_of_the_ten": classification.none_of_the_ten,
         "repeat": repeat,
     }
-    images = {"model_input_png": model_input.png(), "thumbnail_jpeg": upload.thumbnail_jpeg}
+    images = {
+        "model_input_png": model_input.png(),
+        "thumbnail_jpeg": upload.thumbnail_jpeg,
+        "second_look_png": model_input.second_look_png(),
+    }
     return store.record(values, images)

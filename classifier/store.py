@@ -44,7 +44,7 @@ class UploadRows:
 
     `prediction` is its row of `prediction`, the one every reader starts from or checks; `lookups`
     are its rows in the lookup tables (repeat uploads, the hour lists, filename and SHA-256 search);
-    `images` its model input and thumbnail, when given.
+    `images` its model input, thumbnail and second look (when taken), when given.
     """
 
     prediction: Query
@@ -52,8 +52,11 @@ class UploadRows:
     images: Query | None = None
 
     @classmethod
-    def inserts(cls, values: Mapping[str, object], images: Mapping[str, bytes] | None = None) -> UploadRows:
-        """The INSERTs of a prediction with these values (UPLOAD_COLUMNS) and, if given, its images."""
+    def inserts(
+        cls, values: Mapping[str, object], images: Mapping[str, bytes | None] | None = None
+    ) -> UploadRows:
+        """The INSERTs of a prediction with these values (UPLOAD_COLUMNS) and, if given, its images
+        (PredictionImages' columns by name; one that is None is not written)."""
         prediction_id = values["id"]
         day, hour = partition_of(prediction_id)
         key = name_key(values["filename"])
@@ -91,10 +94,12 @@ class UploadRows:
         )
         image_row = None
         if images is not None:
+            # A column left out rather than bound to null: a null writes a tombstone.
+            given = {name: image for name, image in images.items() if image is not None}
             image_row = (
-                f"INSERT INTO {cql.table(PredictionImages)} (id, model_input_png, thumbnail_jpeg) "
-                "VALUES (?, ?, ?)",
-                (prediction_id, images["model_input_png"], images["thumbnail_jpeg"]),
+                f"INSERT INTO {cql.table(PredictionImages)} (id, {', '.join(given)}) "
+                f"VALUES (?, {', '.join('?' * len(given))})",
+                (prediction_id, *given.values()),
             )
         return cls(prediction, lookups, image_row)
 
@@ -135,7 +140,7 @@ class UploadRows:
         return [*self.lookups, *([self.images] if self.images else []), self.prediction]
 
 
-def record(values: Mapping[str, object], images: Mapping[str, bytes]) -> Prediction:
+def record(values: Mapping[str, object], images: Mapping[str, bytes | None]) -> Prediction:
     """Write a prediction: its images and lookup rows first, then the prediction row itself; return it.
 
     Every reader starts from the prediction row or checks it (a lookup row leads to an id that is then

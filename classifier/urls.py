@@ -14,6 +14,7 @@ urlpatterns = [
     path("results/<str:token>/", views.batch, name="batch"),
     path("predictions/<uuid:prediction_id>/chart.png", views.chart, name="chart"),
     path("predictions/<uuid:prediction_id>/input.png", views.model_input, name="model_input"),
+    path("predictions/<uuid:prediction_id>/second-look.png", views.second_look, name="second_look"),
     path("predictions/<uuid:prediction_id>/thumbnail.jpg", views.thumbnail, name="thumbnail"),
     path("predictions/<uuid:prediction_id>/why-input.png", views.why_input, name="why_input"),
     path("predictions/<uuid:prediction_id>/why-photo.png", views.why_photo, name="why_photo"),

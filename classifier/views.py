@@ -120,6 +120,15 @@ def model_input(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 @immutable
+def second_look(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
+    images = reads.images_or_404(prediction_id)
+    if images.second_look_png is None:
+        raise Http404("This prediction took no second look.")
+    return HttpResponse(images.second_look_png, content_type="image/png")
+
+
+@require_GET
+@immutable
 def thumbnail(request: HttpRequest, prediction_id: uuid.UUID) -> HttpResponse:
     images = reads.images_or_404(prediction_id)
     return HttpResponse(images.thumbnail_jpeg, content_type="image/jpeg")

@@ -54,9 +54,16 @@ def occluded_copies(pixels: np.ndarray) -> np.ndarray:
     return copies
 
 
-def occlusion(predictor: Predictor, pixels: np.ndarray, class_index: int) -> Occlusion:
-    """How much each part of a (28, 28) uint8 input led the model to class `class_index`."""
-    results = predictor.classify(occluded_copies(pixels))
+def occlusion(
+    predictor: Predictor, pixels: np.ndarray, class_index: int, second_look: np.ndarray | None = None
+) -> Occlusion:
+    """How much each part of a (28, 28) uint8 input led the model to class `class_index`.
+
+    With the second look the model took (a wide garment's, mlmodel.cut_out), every copy is answered
+    with that look beside it, unhidden, as the upload was: the probability with nothing hidden is then
+    the one the visitor was shown, and the map says which parts of the first look moved it."""
+    copies = occluded_copies(pixels)
+    results = predictor.classify(copies, None if second_look is None else [second_look] * len(copies))
     probabilities = np.array([result.probabilities[class_index] for result in results])
     drops = probabilities[0] - probabilities[1:]
     total = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float64)

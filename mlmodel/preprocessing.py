@@ -88,9 +88,17 @@ class ModelInput:
 
     def png(self) -> bytes:
         """The exact 28x28 input as 8-bit greyscale PNG bytes."""
-        buffer = io.BytesIO()
-        Image.fromarray(self.pixels).save(buffer, format="PNG")
-        return buffer.getvalue()
+        return _grey_png(self.pixels)
+
+    def second_look_png(self) -> bytes | None:
+        """The second look as 8-bit greyscale PNG bytes, if one was taken."""
+        return None if self.second_look is None else _grey_png(self.second_look)
+
+
+def _grey_png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def open_image(data: bytes) -> Image.Image:

@@ -4,6 +4,7 @@ The photos are the CC0 ones shipped in tests/photos (from the development set), 
 where ../shared is missing too.
 """
 
+import datetime
 import io
 import json
 import re
@@ -11,11 +12,13 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from classifier import reads
+from classifier import corrections, explanations, reads, store
+from mlmodel.classes import CLASS_NAMES
 from mlmodel.clothing_photos import list_photos
 
 from .helpers import cassandra_db, png_bytes
@@ -113,15 +116,63 @@ def test_a_long_sleeved_top_laid_flat_with_its_arms_out_is_upper_body_clothing(c
     # A tune photo (CC0): its cut-out is far wider than tall, which no Fashion-MNIST top is; taken
     # alone at its aspect it was answered Ankle boot, with the squeezed second look T-shirt/top.
     photo = PHOTOS_DIR / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
-    prediction, _ = _upload(client, photo.name, photo.read_bytes())
+    prediction, url = _upload(client, photo.name, photo.read_bytes())
     assert json.loads(prediction.preprocessing)["segmentation"]["second_look"] is True
     assert prediction.label in ("T-shirt/top", "Pullover", "Shirt", "Coat")
     assert not prediction.none_of_the_ten
+
+    # Both looks are kept and shown: the garment at its own aspect, and squeezed to fill the square.
+    second_look_url = reverse("classifier:second_look", args=[prediction.id])
+    assert second_look_url in client.get(url).text
+    first = _grey(client.get(reverse("classifier:model_input", args=[prediction.id])))
+    second = _grey(client.get(second_look_url))
+    assert first.shape == second.shape == (28, 28)
+    assert _rows_and_columns_lit(first)[0] < _rows_and_columns_lit(first)[1]
+    assert _rows_and_columns_lit(second)[0] > _rows_and_columns_lit(first)[0] + 4
+
+    # Its heat map explains the answer as it was given: with nothing hidden, the probability is the
+    # confidence shown, which the two looks made together.
+    assert explanations.explanation(prediction).probability == pytest.approx(prediction.confidence, abs=1e-4)
+
+
+def test_a_corrected_wide_garment_teaches_both_of_its_looks(client):
+    photo = PHOTOS_DIR / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
+    prediction, _ = _upload(client, photo.name, photo.read_bytes())
+    store.correct(prediction.id, "Shirt", "staff", datetime.datetime.now(datetime.UTC))
+
+    examples = corrections.corrected_examples()
+
+    images = reads.images_of(prediction.id)
+    by_source = dict(zip(examples.sources, zip(examples.images, examples.labels)))
+    assert set(by_source) == {str(prediction.id), f"{prediction.id} second look"}
+    for source, png in (
+        (str(prediction.id), images.model_input_png),
+        (f"{prediction.id} second look", images.second_look_png),
+    ):
+        pixels, label = by_source[source]
+        assert np.array_equal(pixels, np.asarray(Image.open(io.BytesIO(png))))
+        assert CLASS_NAMES[label] == "Shirt"
+
+
+def _grey(response) -> np.ndarray:
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.mode == "L"
+    return np.asarray(image)
+
+
+def _rows_and_columns_lit(pixels: np.ndarray) -> tuple[int, int]:
+    """How many rows and how many columns of a model input the garment reaches."""
+    lit = pixels > 0
+    return int(lit.any(axis=1).sum()), int(lit.any(axis=0).sum())
 
 
 def test_a_grey_picture_is_never_segmented(client):
     # An enlarged Fashion-MNIST-like picture on black: the product-photo path, no outline.
     pixels = np.zeros((300, 300), np.uint8)
     pixels[40:260, 90:210] = 200
-    prediction, _ = _upload(client, "plain.png", png_bytes(pixels), "image/png")
+    prediction, url = _upload(client, "plain.png", png_bytes(pixels), "image/png")
     assert json.loads(prediction.preprocessing)["method"] == "product-photo"
+    second_look_url = reverse("classifier:second_look", args=[prediction.id])
+    assert second_look_url not in client.get(url).text
+    assert client.get(second_look_url).status_code == 404

@@ -178,6 +178,11 @@ class Prediction(DjangoCassandraModel):
         return " ".join(f"{x},{y}" for x, y in outline)
 
     @property
+    def took_second_look(self) -> bool:
+        """Whether the model also saw the garment squeezed to a square (mlmodel/cut_out.py)."""
+        return bool(self.preprocessing_decisions.get("segmentation", {}).get("second_look"))
+
+    @property
     def corrected_at_utc(self) -> datetime.datetime | None:
         if self.corrected_at is None:
             return None
@@ -208,13 +213,16 @@ UPLOAD_COLUMNS = tuple(
 
 
 class PredictionImages(DjangoCassandraModel):
-    """What the site shows of an upload: the exact model input and a small thumbnail."""
+    """What the site shows of an upload: the exact model input and a small thumbnail; for a garment
+    wider than tall, also the second look the model took (mlmodel/cut_out.py), which the heat map holds
+    beside the first and `train_model --include-corrections` learns from."""
 
     __table_name__ = "prediction_images"
 
     id = columns.TimeUUID(primary_key=True)
     model_input_png = columns.Blob(required=True)
     thumbnail_jpeg = columns.Blob(required=True)
+    second_look_png = columns.Blob()
 
 
 class PredictionBySha256(DjangoCassandraModel):
