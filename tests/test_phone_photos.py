@@ -112,7 +112,7 @@ def test_api_says_a_hat_is_probably_none_of_the_ten_and_a_shirt_is_a_shirt(clien
     assert answers["shirt"]["uncertain_reason"] is None
 
 
-def test_a_long_sleeved_top_laid_flat_with_its_arms_out_is_upper_body_clothing(client):
+def test_a_long_sleeved_top_laid_flat_with_its_arms_out_is_upper_body_clothing(client, staff_client):
     # A tune photo (CC0): its cut-out is far wider than tall, which no Fashion-MNIST top is; taken
     # alone at its aspect it was answered Ankle boot, with the squeezed second look T-shirt/top.
     photo = PHOTOS_DIR / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
@@ -124,6 +124,8 @@ def test_a_long_sleeved_top_laid_flat_with_its_arms_out_is_upper_body_clothing(c
     # Both looks are kept and shown: the garment at its own aspect, and squeezed to fill the square.
     second_look_url = reverse("classifier:second_look", args=[prediction.id])
     assert second_look_url in client.get(url).text
+    detail = staff_client.get(reverse("admin:classifier_prediction_change", args=[prediction.id]))
+    assert second_look_url in detail.text
     first = _grey(client.get(reverse("classifier:model_input", args=[prediction.id])))
     second = _grey(client.get(second_look_url))
     assert first.shape == second.shape == (28, 28)
