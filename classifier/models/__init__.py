@@ -1,23 +1,25 @@
-"""The app's models: the prediction log in Cassandra, modelled query-first (predictions.py), and
-the site's own rows in the relational database (relational.py)."""
+"""The app's models: the prediction log in Cassandra, modelled query-first (predictions.py, with its
+lookup tables in lookups.py), and the site's own rows in the relational database (relational.py)."""
 
-from .predictions import (
-    COLUMNS,
-    CORRECTION_COLUMNS,
+from .lookups import (
     SHA256_BUCKET_DIGITS,
-    SUGGESTION_COLUMNS,
-    UPLOAD_COLUMNS,
-    Prediction,
     PredictionByFilename,
     PredictionBySha256,
     PredictionBySha256Prefix,
-    PredictionExplanation,
     PredictionHour,
     PredictionHourByModelVersion,
+    name_key,
+)
+from .predictions import (
+    COLUMNS,
+    CORRECTION_COLUMNS,
+    SUGGESTION_COLUMNS,
+    UPLOAD_COLUMNS,
+    Prediction,
+    PredictionExplanation,
     PredictionImages,
     SuggestionByVisitor,
     is_prediction_id,
-    name_key,
     new_prediction_id,
     partition_of,
 )

@@ -47,7 +47,7 @@ ALLOW FILTERING and none scans the table; reads.py and store.py run them as prep
   batch with another table's row, so a lookup row would be written apart and could outlive its
   prediction.
 
-The lookup tables carry the label, model version and confidence (which never change), so filters
+The lookup tables (lookups.py) carry the label, model version and confidence (which never change), so filters
 combined with a search are applied while their slice streams by, and only the page's rows are then
 read from `prediction`. The mutable parts of a prediction, a staff correction (`corrected_label`,
 `corrected_by`, `corrected_at`) and a visitor's suggestion (`suggested_label`, `suggested_at`), live
@@ -75,8 +75,6 @@ from django_cassandra_engine.models import DjangoCassandraModel
 
 from mlmodel.classes import CLASS_NAMES
 
-SHA256_BUCKET_DIGITS = 4
-
 
 def new_prediction_id() -> uuid.UUID:
     """A new prediction id: a time UUID (its timestamp names the partition) whose node and clock
@@ -96,11 +94,6 @@ def partition_of(prediction_id: uuid.UUID) -> tuple[datetime.date, int]:
     """The (day, hour) partition, in UTC, that holds the prediction with this id."""
     created = datetime_from_uuid1(prediction_id)
     return created.date(), created.hour
-
-
-def name_key(filename: str) -> str:
-    """What filename search compares: the name casefolded (so "Boot.PNG" is found by "boot")."""
-    return filename.casefold()
 
 
 class Prediction(DjangoCassandraModel):
@@ -223,71 +216,6 @@ class PredictionImages(DjangoCassandraModel):
     model_input_png = columns.Blob(required=True)
     thumbnail_jpeg = columns.Blob(required=True)
     second_look_png = columns.Blob()
-
-
-class PredictionBySha256(DjangoCassandraModel):
-    """Earlier predictions of the same file: an upload seen before by the active model is not recomputed."""
-
-    __table_name__ = "prediction_by_sha256"
-
-    sha256 = columns.Text(partition_key=True)
-    model_version = columns.Text(primary_key=True)
-    id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
-
-    class Meta:
-        get_pk_field = "id"
-
-
-# The query tables below are plain cqlengine models: sync_cassandra creates them and the test runner
-# empties them like the others, but they are no Django models (no admin permissions of their own).
-
-
-class PredictionHour(Model):
-    """The (day, hour) partitions of `prediction` that hold predictions, newest first, per year."""
-
-    __table_name__ = "prediction_hours"
-
-    year = columns.SmallInt(partition_key=True)
-    day = columns.Date(primary_key=True, clustering_order="DESC")
-    hour = columns.TinyInt(primary_key=True, clustering_order="DESC")
-
-
-class PredictionHourByModelVersion(Model):
-    """The (day, hour) partitions of `prediction` that hold predictions of one model version."""
-
-    __table_name__ = "prediction_hours_by_model_version"
-
-    model_version = columns.Text(partition_key=True)
-    year = columns.SmallInt(partition_key=True)
-    day = columns.Date(primary_key=True, clustering_order="DESC")
-    hour = columns.TinyInt(primary_key=True, clustering_order="DESC")
-
-
-class PredictionByFilename(Model):
-    """Filename prefix search: one day's names with the same first character, in name order."""
-
-    __table_name__ = "prediction_by_filename"
-
-    day = columns.Date(partition_key=True)
-    initial = columns.Text(partition_key=True)  # name_key[:1]
-    name_key = columns.Text(primary_key=True)  # the casefolded filename
-    id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
-    label = columns.Text(required=True)
-    model_version = columns.Text(required=True)
-    confidence = columns.Float(required=True)
-
-
-class PredictionBySha256Prefix(Model):
-    """SHA-256 prefix search across all days: buckets of the first four hex digits, in digest order."""
-
-    __table_name__ = "prediction_by_sha256_prefix"
-
-    bucket = columns.Text(partition_key=True)  # sha256[:SHA256_BUCKET_DIGITS]
-    sha256 = columns.Text(primary_key=True)
-    id = columns.TimeUUID(primary_key=True, clustering_order="DESC")
-    label = columns.Text(required=True)
-    model_version = columns.Text(required=True)
-    confidence = columns.Float(required=True)
 
 
 class PredictionExplanation(Model):
