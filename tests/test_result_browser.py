@@ -122,3 +122,23 @@ def test_a_photo_explained_then_corrected_by_a_visitor_and_accepted_by_staff(
     expect(row.locator("td.correction")).to_contain_text(f"{wrong}by curator")
     expect(row.get_by_role("button")).to_have_count(0)
     assert reads.find(prediction.id).corrected_label == wrong
+
+
+def test_a_wide_garment_shows_both_looks_the_model_took(page, live_server, tmp_path):
+    photo = PHOTOS / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
+    page.goto(live_server.url)
+    page.get_by_label("Choose photos").set_input_files(
+        [{"name": "top-laid-flat.jpg", "mimeType": "image/jpeg", "buffer": photo.read_bytes()}]
+    )
+    page.get_by_role("button", name="Classify").click()
+    page.wait_for_url(re.compile(r"/predictions/"))
+
+    expect(page.get_by_role("img", name="The 28×28 image the model saw")).to_be_visible()
+    second = page.get_by_role("img", name=re.compile("squeezed to a square"))
+    expect(second).to_be_visible()
+    expect(page.get_by_text("Its second look: wider than tall")).to_be_visible()
+    check_page(page)  # both looks loaded, among the rest
+    assert second.evaluate("image => image.naturalWidth") == 28
+    keep_screenshot(page, tmp_path, "result-second-look.png", "main")
+    page.set_viewport_size({"width": 390, "height": 844})
+    check_page(page)
