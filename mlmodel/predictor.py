@@ -174,15 +174,15 @@ def served_precision(precision: str, version: str, model_dir: Path | str) -> str
 
     "int8": its int8 export, as accurate and as well calibrated (bench.predictor --int8) but computed
     in integers, so probabilities differ from Keras's by up to a tenth; "float": model.tflite, equal to
-    Keras's to 1e-5; "auto": int8 where the CPU has AMX's int8 units (cpu.has_int8_matrix_units: 4.8x
-    as fast there, slower without them), else float. A version without an int8 export is served in
+    Keras's to 1e-5; "auto": int8 where the CPU has int8 dot products (cpu.has_int8_dot_products:
+    2.7-4.8x as fast there, slower without them), else float. A version without an int8 export is served in
     float whatever is asked.
     """
     if precision not in artifacts.PRECISIONS:
         raise ValueError(f"precision must be one of {artifacts.PRECISIONS}, not {precision!r}")
     if precision == "float" or not artifacts.litert_path(version, model_dir, "int8").is_file():
         return "float"
-    return "int8" if precision == "int8" or cpu.has_int8_matrix_units() else "float"
+    return "int8" if precision == "int8" or cpu.has_int8_dot_products() else "float"
 
 
 def _below(score: float | None, threshold: float | None) -> bool:

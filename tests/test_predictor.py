@@ -201,17 +201,31 @@ def test_the_int8_export_answers_as_the_float_one_does(dataset):
     assert np.mean(np.equal(*flags)) >= 0.99
 
 
-@pytest.mark.parametrize(("amx", "served"), [(True, "int8"), (False, "float")])
-def test_auto_serves_int8_only_where_the_cpu_multiplies_int8_fast(monkeypatch, amx, served):
-    monkeypatch.setattr(cpu, "has_int8_matrix_units", lambda: amx)
+@pytest.mark.parametrize(("fast_int8", "served"), [(True, "int8"), (False, "float")])
+def test_auto_serves_int8_only_where_the_cpu_multiplies_int8_fast(monkeypatch, fast_int8, served):
+    monkeypatch.setattr(cpu, "has_int8_dot_products", lambda: fast_int8)
     version = artifacts.active_version(artifacts.DEFAULT_MODEL_DIR)
     assert Predictor.load(version, artifacts.DEFAULT_MODEL_DIR, "auto").precision == served
     assert Predictor.load(version, artifacts.DEFAULT_MODEL_DIR, "int8").precision == "int8"
     assert Predictor.load(version, artifacts.DEFAULT_MODEL_DIR, "float").precision == "float"
 
 
+@pytest.mark.parametrize(
+    ("flags", "fast_int8"),
+    [
+        ("fpu avx2 fma amx_bf16 amx_tile amx_int8", True),  # an Intel Xeon with AMX
+        ("fpu avx2 fma avx512f avx512_vnni avx512_bf16", True),  # one without AMX
+        ("fpu avx2 fma avx_vnni", True),  # VNNI on 256-bit registers
+        ("fpu avx2 fma avx512f", False),
+    ],
+)
+def test_int8_counts_as_fast_where_the_cpu_has_int8_dot_products(monkeypatch, flags, fast_int8):
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(flags.split()))
+    assert cpu.has_int8_dot_products() is fast_int8
+
+
 def test_a_version_without_an_int8_export_is_served_in_float(two_version_dir, monkeypatch):
-    monkeypatch.setattr(cpu, "has_int8_matrix_units", lambda: True)
+    monkeypatch.setattr(cpu, "has_int8_dot_products", lambda: True)
     model_dir, (first, _) = two_version_dir
     (model_dir / first / artifacts.INT8_LITERT_FILE).unlink()
     artifacts.activate(first, model_dir)
