@@ -64,10 +64,12 @@ def explanation(prediction: Prediction) -> Occlusion:
     if kept is not None and kept["method"] == METHOD:
         return Occlusion.from_bytes(kept["sensitivity"], kept["probability"], kept["lowest"])
     images = reads.images_or_404(prediction.id)
-    pixels, second_look = (
-        None if png is None else np.asarray(Image.open(io.BytesIO(png)).convert("L"))
-        for png in (images.model_input_png, images.second_look_png)
-    )
+    pixels = _grey_pixels(images.model_input_png)
+    second_look = None if images.second_look_png is None else _grey_pixels(images.second_look_png)
     made = occlusion(predictor_for(prediction.model_version), pixels, prediction.label_index, second_look)
     store.save_explanation(prediction.id, METHOD, made.to_bytes(), made.probability, made.lowest)
     return made
+
+
+def _grey_pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"))
