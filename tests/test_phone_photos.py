@@ -28,6 +28,8 @@ pytestmark = cassandra_db
 PHOTOS_DIR = Path(__file__).parent / "photos"
 PHOTOS = list_photos(PHOTOS_DIR)
 SHOES = next(photo for photo in PHOTOS if photo.folder == "shoes")
+# A long-sleeved top laid flat with its arms out (tune split): a garment far wider than tall.
+WIDE_TOP = PHOTOS_DIR / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
 
 
 def _upload(client, name: str, data: bytes, content_type: str = "image/jpeg"):
@@ -115,8 +117,7 @@ def test_api_says_a_hat_is_probably_none_of_the_ten_and_a_shirt_is_a_shirt(clien
 def test_a_long_sleeved_top_laid_flat_with_its_arms_out_is_upper_body_clothing(client, staff_client):
     # A tune photo (CC0): its cut-out is far wider than tall, which no Fashion-MNIST top is; taken
     # alone at its aspect it was answered Ankle boot, with the squeezed second look T-shirt/top.
-    photo = PHOTOS_DIR / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
-    prediction, url = _upload(client, photo.name, photo.read_bytes())
+    prediction, url = _upload(client, WIDE_TOP.name, WIDE_TOP.read_bytes())
     assert json.loads(prediction.preprocessing)["segmentation"]["second_look"] is True
     assert prediction.label in ("T-shirt/top", "Pullover", "Shirt", "Coat")
     assert not prediction.none_of_the_ten
@@ -138,8 +139,7 @@ def test_a_long_sleeved_top_laid_flat_with_its_arms_out_is_upper_body_clothing(c
 
 
 def test_a_corrected_wide_garment_teaches_both_of_its_looks(client):
-    photo = PHOTOS_DIR / "longsleeve" / "0d3b1b5a-3d8d-406f-b953-5b506b8f5665.jpg"
-    prediction, _ = _upload(client, photo.name, photo.read_bytes())
+    prediction, _ = _upload(client, WIDE_TOP.name, WIDE_TOP.read_bytes())
     store.correct(prediction.id, "Shirt", "staff", datetime.datetime.now(datetime.UTC))
 
     examples = corrections.corrected_examples()
