@@ -23,6 +23,6 @@ def has_bfloat16() -> bool:
 def has_int8_dot_products() -> bool:
     """Whether the CPU multiplies int8 in hardware dot products, where LiteRT runs the int8 export
     faster than the float one (bench.predictor --int8): AMX's int8 tiles (4.8x as fast, an Intel Xeon
-    of 2026-12-02) or VNNI (2.7x, an Intel Xeon without AMX, 2026-12-03). On an AMD EPYC with neither
-    it was 1.8x as slow."""
+    of 2026-12-02) or VNNI (2.7x, an Intel Xeon without AMX, 2026-12-03). On an AMD EPYC without AMX
+    (its other flags were not recorded) it was 1.8x as slow: PREDICTOR_PRECISION=float overrides."""
     return bool(cpu_flags() & {"amx_int8", "avx512_vnni", "avx_vnni"})
