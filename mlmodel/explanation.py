@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlmodel.data import IMAGE_SIZE
-from mlmodel.predictor import Predictor
+from mlmodel.predictor import Predictor, combine_looks
 
 PATCH = 7
 STRIDE = 3
@@ -62,9 +62,11 @@ def occlusion(
     With the second look the model took (a wide garment's, mlmodel.cut_out), every copy is answered
     with that look beside it, unhidden, as the upload was: the probability with nothing hidden is then
     the one the visitor was shown, and the map says which parts of the first look moved it."""
-    copies = occluded_copies(pixels)
-    results = predictor.classify(copies, None if second_look is None else [second_look] * len(copies))
-    probabilities = np.array([result.probabilities[class_index] for result in results])
+    every = np.array([result.probabilities for result in predictor.classify(occluded_copies(pixels))])
+    if second_look is not None:  # the same beside every copy, so classified once
+        (seen_again,) = predictor.classify(second_look[np.newaxis])
+        every = combine_looks(every, np.array(seen_again.probabilities))
+    probabilities = every[:, class_index]
     drops = probabilities[0] - probabilities[1:]
     total = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float64)
     covered = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float64)

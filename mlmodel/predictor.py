@@ -98,7 +98,7 @@ class Predictor:
             _check_images(again)
             # A second call rather than one batch of both: a batch of a new size makes the
             # interpreter allocate its tensors again.
-            probabilities[looked] = _geometric_mean(probabilities[looked], self._run(again)[0])
+            probabilities[looked] = combine_looks(probabilities[looked], self._run(again)[0])
         missing = [None] * len(pixels)
         energies = scores[0] if len(scores) > 0 else missing
         familiarities = scores[1] if len(scores) > 1 else missing
@@ -163,8 +163,9 @@ def _check_images(pixels: np.ndarray) -> None:
         raise ValueError(f"Expected uint8 images of shape (n, 28, 28), got {pixels.dtype} {pixels.shape}")
 
 
-def _geometric_mean(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Each row's normalised geometric mean: the softmax of the two rows' mean logits."""
+def combine_looks(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two looks' probabilities (n, 10) as one answer: each row's normalised geometric mean, the
+    softmax of the two looks' mean logits. `second` may be one row (10,), the same look beside each."""
     mean = np.sqrt(first * second)
     return mean / mean.sum(axis=1, keepdims=True)
 
