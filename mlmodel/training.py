@@ -272,12 +272,13 @@ def compiled_model(config: TrainingConfig, precision: str, steps: int, *, xla: b
 
 
 def resolve_precision(precision: str) -> str:
-    """The precision to train in: "auto" becomes "bfloat16" when the CPU has bfloat16 instructions."""
+    """The precision to train in: "auto" becomes "bfloat16" where the CPU has AMX's bfloat16 tiles
+    (cpu.has_bfloat16_matrix_units), float32 elsewhere."""
     if precision not in ("auto", "bfloat16", "float32"):
         raise ValueError(f"precision must be auto, bfloat16 or float32, not {precision!r}")
     if precision != "auto":
         return precision
-    return "bfloat16" if cpu.has_bfloat16() else "float32"
+    return "bfloat16" if cpu.has_bfloat16_matrix_units() else "float32"
 
 
 def _build_model(precision: str, width: float) -> keras.Model:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodel import artifacts, novelty
+from mlmodel import artifacts, cpu, novelty
 from mlmodel.batches import batches
 from mlmodel.classes import CLASS_NAMES
 from mlmodel.evaluation import softmax
@@ -59,10 +59,23 @@ def test_profiles_and_precision():
     assert PROFILES["default"] == TrainingConfig()
     assert PROFILES["quick"].epochs < PROFILES["default"].epochs < PROFILES["best"].epochs
     assert PROFILES["quick"].subset < 60000
-    assert resolve_precision("auto") in ("bfloat16", "float32")
     assert resolve_precision("float32") == "float32"
+    assert resolve_precision("bfloat16") == "bfloat16"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("float16")
+
+
+@pytest.mark.parametrize(
+    ("flags", "trained_in"),
+    [
+        ("fpu avx2 fma avx512f avx512_bf16 amx_bf16 amx_tile amx_int8", "bfloat16"),  # Intel Xeon with AMX
+        ("fpu avx2 fma avx512f avx512_bf16 avx512_vnni", "float32"),  # bfloat16 instructions, no AMX
+        ("fpu avx2 fma avx512f", "float32"),
+    ],
+)
+def test_auto_trains_in_bfloat16_only_where_the_cpu_has_amx(monkeypatch, flags, trained_in):
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(flags.split()))
+    assert resolve_precision("auto") == trained_in
 
 
 def test_a_short_run_on_a_subset_learns_and_reports(quick_run, dataset):

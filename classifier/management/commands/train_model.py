@@ -54,7 +54,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--precision",
             choices=("auto", "bfloat16", "float32"),
-            help="training precision (default: auto, mixed bfloat16 where the CPU has bfloat16 instructions)",
+            help="training precision (default: auto, bfloat16 where the CPU has AMX, else float32)",
         )
         parser.add_argument(
             "--data-dir",
