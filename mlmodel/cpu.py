@@ -23,8 +23,8 @@ def has_bfloat16_instructions() -> bool:
 def has_bfloat16_matrix_units() -> bool:
     """Whether the CPU multiplies bfloat16 matrices in AMX's tiles, where mixed bfloat16 trains
     faster than float32 (bench.training_step: 0.273 against 0.318 s a step, an Intel Xeon with AMX,
-    2026-12-01). With AVX512's bfloat16 instructions alone it trained slower (0.406 against 0.317 s,
-    an Intel Xeon without AMX, 2026-12-03): the conversions cost more than the halved data saves."""
+    2026-12-01). With AVX512's bfloat16 instructions alone it trained slower (0.41-0.51 against
+    0.30-0.32 s in two runs, an Intel Xeon without AMX, 2026-12-03), so there it is float32."""
     return "amx_bf16" in cpu_flags()
 
 
