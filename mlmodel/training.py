@@ -249,12 +249,15 @@ def run_steps(config: TrainingConfig, train_count: int) -> int:
     return math.ceil(train_count / config.batch_size) * config.epochs
 
 
-def compiled_model(config: TrainingConfig, precision: str, steps: int, *, xla: bool = False) -> keras.Model:
+def compiled_model(
+    config: TrainingConfig, precision: str, steps: int, *, xla: bool = False, fused_batch_norm: bool = True
+) -> keras.Model:
     """A new network compiled to train for `steps` steps: Adam on a warm-up and cosine schedule,
-    label-smoothed cross-entropy. Not compiled by XLA unless asked (bench.training_step compares):
+    label-smoothed cross-entropy, batch normalisation by the fused kernel unless asked otherwise.
+    Not compiled by XLA unless asked (bench.training_step compares both):
     XLA's CPU convolutions leave oneDNN's kernels, and their bfloat16, unused, and a step of the
     default run took 1.4 (float32) to 1.7 (bfloat16) times as long with it on this project's machine."""
-    model = _build_model(precision, config.width)
+    model = _build_model(precision, config.width, fused_batch_norm)
     warmup_steps = math.ceil(steps * _WARMUP_SHARE)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 100,
@@ -281,11 +284,11 @@ def resolve_precision(precision: str) -> str:
     return "bfloat16" if cpu.has_bfloat16_matrix_units() else "float32"
 
 
-def _build_model(precision: str, width: float) -> keras.Model:
+def _build_model(precision: str, width: float, fused_batch_norm: bool) -> keras.Model:
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
     try:
-        return build_model(width=width)
+        return build_model(width=width, fused_batch_norm=fused_batch_norm)
     finally:
         keras.config.set_dtype_policy(previous)
 
