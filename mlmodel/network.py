@@ -10,7 +10,7 @@ from mlmodel.data import IMAGE_SIZE
 
 
 def build_model(
-    dropout_rate: float = 0.3, width: float = 1.0, *, fused_batch_norm: bool = False
+    dropout_rate: float = 0.1, width: float = 1.0, *, fused_batch_norm: bool = False
 ) -> keras.Model:
     """A compact batch-normalised CNN: raw 0..255 pixels (28, 28, 1) in, class logits out.
     `width` multiplies the filters of every convolution (32-64-64-128-128 at 1).

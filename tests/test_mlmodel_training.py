@@ -130,6 +130,7 @@ def test_publish_writes_a_loadable_version_with_metadata(quick_result, dataset, 
     assert metadata["parameter_count"] == quick_result.model.count_params()
     assert metadata["data_fingerprint"] == dataset.fingerprint()
     assert (metadata["epochs"], metadata["subset"], metadata["seed"]) == (1, 2000, QUICK.seed)
+    assert metadata["dropout"] == QUICK.dropout == 0.1
     assert metadata["wall_time_s"] > 0
     assert metadata["class_names"] == list(CLASS_NAMES)
 
