@@ -13,7 +13,7 @@ from django.conf import settings
 from cassandra_node.configured import configured_node
 from mlmodel.data import load_fashion_mnist
 
-from .helpers import png_bytes, write_idx_files
+from .helpers import MODEL_VERSION, at, png_bytes, stored, write_idx_files
 
 DEVELOPMENT_PORT = 9042
 
@@ -101,6 +101,30 @@ def cql_sent(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(Session, "_create_response_future", recording)
     return sent
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """The admin's predictions list three to a page."""
+    from classifier.admin import PredictionAdmin
+
+    monkeypatch.setattr(PredictionAdmin, "list_per_page", 3)
+
+
+@pytest.fixture
+def week():
+    """Predictions over three past days and several hours of each (newest first in `names`)."""
+    rows = [
+        (at(3, 9), "coat-a.png", "Coat", 0.95, MODEL_VERSION),
+        (at(3, 17), "Boot-1.PNG", "Ankle boot", 0.55, MODEL_VERSION),
+        (at(2, 0, 5), "bag.jpg", "Bag", 0.99, "20261201-080000"),
+        (at(2, 8), "boots.jpg", "Ankle boot", 0.97, "20261201-080000"),
+        (at(2, 8, 30), "shirt.png", "Shirt", 0.41, MODEL_VERSION),
+        (at(2, 23, 59), "BOOT_2.png", "Sneaker", 0.52, "20261201-080000"),
+        (at(1, 6), "dress.png", "Dress", 0.88, MODEL_VERSION),
+        (at(1, 6, 1), "boot 3.png", "Ankle boot", 0.93, MODEL_VERSION),
+    ]
+    return [stored(when, name, label, confidence, version) for when, name, label, confidence, version in rows]
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+import datetime
 import gzip
 import html
 import io
@@ -77,13 +78,17 @@ def stored_prediction(
     preprocessing: dict | None = None,
     filename: str = "photo.jpg",
     model_version: str | None = None,
+    when: datetime.datetime | None = None,
+    sha256: str | None = None,
 ):
     """Store a prediction with these probabilities (the other classes share what is left), written
-    as an upload writes it (store.record), with a 28x28 input and a thumbnail (grey unless given)."""
+    as an upload writes it (store.record), with a 28x28 input and a thumbnail (grey unless given),
+    made now or `when` (its time is in its id)."""
     import hashlib
     import json
     import uuid
 
+    from cassandra.util import uuid_from_time
     from django.conf import settings
 
     from classifier import store
@@ -97,7 +102,7 @@ def stored_prediction(
     picture = thumbnail if thumbnail is not None else Image.new("RGB", (120, 160), (200, 200, 200))
     jpeg = io.BytesIO()
     picture.save(jpeg, format="JPEG")
-    prediction_id = uuid.uuid1()
+    prediction_id = uuid_from_time(when) if when else uuid.uuid1()
     values = {
         "id": prediction_id,
         "filename": filename,
@@ -106,7 +111,7 @@ def stored_prediction(
         "confidence": shares[best],
         "probabilities": shares,
         "model_version": model_version or artifacts.active_version(settings.MODEL_DIR),
-        "sha256": hashlib.sha256(prediction_id.bytes).hexdigest(),
+        "sha256": sha256 or hashlib.sha256(prediction_id.bytes).hexdigest(),
         "image_format": "JPEG",
         "image_width": picture.width * 10,
         "image_height": picture.height * 10,
@@ -115,3 +120,31 @@ def stored_prediction(
         "none_of_the_ten": none_of_the_ten,
     }
     return store.record(values, {"model_input_png": png_bytes(pixels), "thumbnail_jpeg": jpeg.getvalue()})
+
+
+def day(count: int) -> datetime.date:
+    """The UTC day `count` days ago."""
+    return datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=count)
+
+
+def at(days_ago: int, hour: int, minute: int = 0, second: int = 0) -> datetime.datetime:
+    """That time (UTC) of the day `days_ago` days ago."""
+    d = day(days_ago)
+    return datetime.datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=datetime.UTC)
+
+
+MODEL_VERSION = "20261125-113945"  # the version `stored` predictions were made by, unless told
+
+
+def stored(
+    when: datetime.datetime,
+    filename: str,
+    label: str = "Coat",
+    confidence: float = 0.9,
+    model_version: str = MODEL_VERSION,
+    sha256: str | None = None,
+):
+    """A prediction of `label` made at `when`, stored as an upload stores it (stored_prediction)."""
+    return stored_prediction(
+        {label: confidence}, filename=filename, model_version=model_version, when=when, sha256=sha256
+    )

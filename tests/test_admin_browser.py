@@ -10,8 +10,7 @@ from playwright.sync_api import Page, expect
 from classifier.admin import PredictionAdmin
 
 from .browser_checks import open_admin_predictions
-from .helpers import cassandra_db
-from .test_admin_queries import stored
+from .helpers import cassandra_db, stored
 
 pytestmark = [cassandra_db, pytest.mark.browser]
 

@@ -13,8 +13,7 @@ from django.urls import reverse
 
 from classifier import corrections, reads
 
-from .helpers import cassandra_db, listed, stored_prediction
-from .test_admin_queries import stored
+from .helpers import cassandra_db, listed, stored, stored_prediction
 
 pytestmark = cassandra_db
 
