@@ -62,9 +62,10 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# What tests/test_deployment_files.py checks compose.yaml and the Dockerfile with, built or installed
-# once into var/tools: the Compose specification's own loader (compose-go, a few lines of Go built
-# with the machine's Go 1.24+ from the Go module proxy), and npm's dockerfile-utils linter.
+# What tests/test_compose_loader.py and tests/test_dockerfile.py check compose.yaml and the
+# Dockerfile with, built or installed once into var/tools: the Compose specification's own loader
+# (compose-go, a few lines of Go built with the machine's Go 1.24+ from the Go module proxy), and
+# npm's dockerfile-utils linter.
 TOOLS := var/tools
 DOCKERFILE_UTILS := $(TOOLS)/dockerfile-utils-0.16.3/node_modules/.bin/dockerfile-utils
 

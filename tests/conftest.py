@@ -13,6 +13,7 @@ from django.conf import settings
 from cassandra_node.configured import configured_node
 from mlmodel.data import load_fashion_mnist
 
+from .compose_file import read_compose
 from .helpers import MODEL_VERSION, at, png_bytes, stored, write_idx_files
 
 DEVELOPMENT_PORT = 9042
@@ -82,6 +83,12 @@ def test_image_pngs(fashion_mnist) -> list[tuple[bytes, int]]:
         (png_bytes(image), int(label))
         for image, label in zip(fashion_mnist.x_test[:300], fashion_mnist.y_test[:300])
     ]
+
+
+@pytest.fixture(scope="session")
+def compose() -> dict:
+    """compose.yaml as data, for the tests of its services."""
+    return read_compose()
 
 
 @pytest.fixture

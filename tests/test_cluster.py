@@ -1,7 +1,8 @@
 """Three Cassandra nodes, RF 3, LOCAL_QUORUM: a node crash loses no acknowledged upload.
 
 The tests marked `cluster` are not part of the default run (three JVMs, 3-3.5 minutes on a busy
-2-core machine); the default run only checks how LocalCluster configures its nodes. Run them with:
+2-core machine); the default run only checks how LocalCluster configures its nodes
+(test_cluster_config.py). Run them with:
 
     .venv/bin/python -m pytest -m cluster tests/test_cluster.py -rA
 
@@ -21,23 +22,19 @@ live until the failure detector convicted the dead one.)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 
-from cassandra_node import launch
-from cassandra_node.__main__ import main as cassandra_node_main
-from cassandra_node.cluster import LocalCluster, evenly_spread_tokens
+from cassandra_node.cluster import LocalCluster
 
-from .helpers import free_port, png_bytes, wait_until_answering
+from .cluster_outage import Outage, Site, Upload, distinct_images
+from .helpers import free_port, wait_until_answering
 
 requests = pytest.importorskip("requests")
 
@@ -58,79 +55,7 @@ def only_when_selected(config: pytest.Config) -> bool:
     return "cluster" in expression and "not cluster" not in expression
 
 
-@dataclass
-class Upload:
-    index: int  # in the Fashion-MNIST test set
-    started: float  # seconds since the kill (negative before it)
-    status: int
-    body: dict
-    seconds: float
-
-    @property
-    def acknowledged(self) -> bool:
-        return self.status == 201
-
-
-@dataclass
-class Outage:
-    replication: dict[str, str] = field(default_factory=dict)
-    before: list[Upload] = field(default_factory=list)
-    during: list[Upload] = field(default_factory=list)
-    states_after_kill: dict[str, str] = field(default_factory=dict)
-    states_after_restart: dict[str, str] = field(default_factory=dict)
-    read_back: dict[str, tuple[int, dict]] = field(default_factory=dict)  # id -> (status, JSON)
-    inputs_read_back: dict[str, tuple[int, str]] = field(default_factory=dict)  # id -> (status, type)
-    stored_though_refused: list[int] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def acknowledged(self) -> list[Upload]:
-        return [upload for upload in self.before + self.during if upload.acknowledged]
-
-    @property
-    def refused(self) -> list[Upload]:
-        return [upload for upload in self.during if not upload.acknowledged]
-
-    def summary(self) -> str:
-        timings = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.timings.items())
-        refused = self.refused
-        window = f"{refused[0].started:.1f}-{refused[-1].started:.1f}s after the kill" if refused else "none"
-        return (
-            f"uploads: {len(self.before)} before the kill, {len(self.during)} while node 1 was down "
-            f"({len(refused)} refused: {window}; {len(self.stored_though_refused)} of them stored anyway); "
-            f"{len(self.acknowledged)} acknowledged, "
-            f"{sum(status == 200 for status, _ in self.read_back.values())} read back.\n"
-            f"states after the kill {self.states_after_kill}, after the restart {self.states_after_restart}\n"
-            f"timings: {timings}"
-        )
-
-
-def distinct_images(fashion_mnist, count: int) -> list[tuple[int, bytes]]:
-    """`count` Fashion-MNIST test images as PNGs, no two alike (the site would answer a repeat)."""
-    seen, images = set(), []
-    for index, pixels in enumerate(fashion_mnist.x_test):
-        png = png_bytes(pixels)
-        digest = hashlib.sha256(png).hexdigest()
-        if digest not in seen:
-            seen.add(digest)
-            images.append((index, png))
-            if len(images) == count:
-                return images
-    raise AssertionError(f"only {len(images)} distinct test images")
-
-
 cluster_start_seconds: list[float] = []
-
-
-@dataclass
-class Site:
-    url: str
-    setup_seconds: float
-    token: str
-
-    @property
-    def auth_header(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 @pytest.fixture(scope="module")
@@ -327,82 +252,3 @@ def test_every_acknowledged_upload_is_readable_after_the_restart(outage: Outage)
             answered["filename"], answered["label"], answered["sha256"],
         )  # fmt: skip
     assert {status_and_type for status_and_type in outage.inputs_read_back.values()} == {(200, "image/png")}
-
-
-# --- How LocalCluster configures its nodes: no JVM, part of the default run. ---------------------
-
-
-def test_tokens_split_the_ring_evenly():
-    tokens = evenly_spread_tokens(3)
-    assert tokens == sorted(tokens) and len(set(tokens)) == 3
-    assert all(-(2**63) < token < 2**63 for token in tokens)
-    gaps = [later - earlier for earlier, later in zip(tokens, tokens[1:])] + [tokens[0] + 2**64 - tokens[-1]]
-    assert max(gaps) - min(gaps) <= 3  # equal shares of the ring, give or take the integer division
-
-
-def test_nodes_share_ports_on_their_own_loopback_addresses_and_data_dirs(tmp_path):
-    cluster = LocalCluster(tmp_path, size=3, native_port=9642, storage_port=7600)
-    assert cluster.contact_points == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
-    assert [cluster.node(n).data_dir for n in (1, 2, 3)] == [tmp_path / f"node{n}" for n in (1, 2, 3)]
-    assert {(node.native_port, node.storage_port) for node in cluster.nodes} == {(9642, 7600)}
-    assert [node.initial_token for node in cluster.nodes] == evenly_spread_tokens(3)
-    # Only node 1 is its own seed: the others bootstrap, and each can restart while node 1 is down.
-    assert [node.seeds for node in cluster.nodes] == [
-        ["127.0.0.1"], ["127.0.0.1", "127.0.0.3"], ["127.0.0.1", "127.0.0.2"],
-    ]  # fmt: skip
-    assert [node.listen_address in node.seeds for node in cluster.nodes] == [True, False, False]
-    assert not any(node.solo for node in cluster.nodes)
-    with pytest.raises(IndexError):
-        cluster.node(4)
-
-
-def test_a_one_node_cluster_is_a_solo_node(tmp_path):
-    (node,) = LocalCluster(tmp_path, size=1).nodes
-    assert node.seeds == ["127.0.0.1"] and node.solo
-
-
-@pytest.mark.parametrize(
-    "arguments", [{"size": 0}, {"first_address": "10.0.0.1"}, {"first_address": "127.255.255.254"}]
-)
-def test_refuses_clusters_that_do_not_fit_on_loopback(tmp_path, arguments):
-    with pytest.raises(ValueError):
-        LocalCluster(tmp_path, **arguments)
-
-
-def test_cassandra_yaml_of_a_member_names_its_address_and_the_seeds(tmp_path):
-    node = LocalCluster(tmp_path, size=3, native_port=9642, storage_port=7600, cluster_name="it's").node(2)
-    path = tmp_path / "cassandra.yaml"
-    node.write_config(path, tmp_path / "logback.xml")
-    config = yaml.safe_load(path.read_text())
-    assert config["cluster_name"] == "it's"
-    assert config["listen_address"] == config["rpc_address"] == "127.0.0.2"
-    assert (config["native_transport_port"], config["storage_port"]) == (9642, 7600)
-    assert config["seed_provider"][0]["parameters"][0]["seeds"] == "127.0.0.1:7600,127.0.0.3:7600"
-    assert (config["num_tokens"], config["initial_token"]) == (1, evenly_spread_tokens(3)[1])
-    assert config["endpoint_snitch"] == "SimpleSnitch"  # one data centre: LocalCluster.datacenter
-    assert LocalCluster.datacenter == "datacenter1"
-
-
-def test_members_keep_their_ring_state_and_announce_shutdown(tmp_path):
-    def command(solo: bool) -> list[str]:
-        return launch.jvm_command(
-            java=Path("java"), classpath=[Path("jamm-0.4.0.jar")], full_jdk=False, heap="512m",
-            storage_dir=tmp_path, log_dir=tmp_path, tmp_dir=tmp_path, cassandra_yaml=tmp_path / "c.yaml",
-            logback_xml=tmp_path / "l.xml", test_mode=False, solo=solo,
-        )  # fmt: skip
-
-    solo, member = command(True), command(False)
-    assert "-Dcassandra.load_ring_state=false" in solo and "-Dcassandra.shutdown_announce_in_ms=0" in solo
-    assert not any("load_ring_state" in option or "shutdown_announce" in option for option in member)
-    assert not any("skip_wait_for_gossip_to_settle" in option for option in member)
-    assert any(option.startswith("-Dcassandra.ring_delay_ms=") for option in member)
-    assert "-Xmx512m" in member
-
-
-def test_cluster_status_from_the_command_line(tmp_path, capsys):
-    assert cassandra_node_main(["cluster", "status", "--data-dir", str(tmp_path), "--port", "9642"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert "3 nodes" in lines[0] and "datacenter1" in lines[0]
-    assert [line.split()[:3] for line in lines[1:]] == [
-        ["node1", "127.0.0.1", "D?"], ["node2", "127.0.0.2", "D?"], ["node3", "127.0.0.3", "D?"],
-    ]  # fmt: skip
