@@ -14,10 +14,12 @@ import datetime
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 import numpy as np
+from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
-from cassandra.query import BatchStatement, BatchType
+from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from classifier import store
 from mlmodel.classes import CLASS_NAMES
@@ -120,7 +122,9 @@ PARTITION_KEY_ARITY = {
 BATCH_ROWS = 10
 
 
-def statements_of_chunk(rows: list[dict], prepare, hours_written: set) -> tuple[list, int]:
+def statements_of_chunk(
+    rows: list[dict], prepare: Callable[[str], PreparedStatement], hours_written: set
+) -> tuple[list, int]:
     """The requests that write these predictions' rows, and how many table rows they write."""
     groups: dict[tuple, list[tuple]] = {}
     for row in rows:
@@ -148,7 +152,7 @@ def statements_of_chunk(rows: list[dict], prepare, hours_written: set) -> tuple[
     return statements, table_rows
 
 
-def load(session, rows_wanted: int, days: int, concurrency: int) -> bool:
+def load(session: Session, rows_wanted: int, days: int, concurrency: int) -> bool:
     """Write the missing chunks (each finished one is checkpointed in bench_load_state); True if any."""
     session.execute(
         f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.bench_load_state "
@@ -208,7 +212,7 @@ def load(session, rows_wanted: int, days: int, concurrency: int) -> bool:
     return True
 
 
-def settle(session, timeout: float) -> None:
+def settle(session: Session, timeout: float) -> None:
     """Flush the bench tables' memtables and wait for compactions, as on a node that has run for a while.
 
     There is no nodetool here (no JMX): a short memtable_flush_period_in_ms makes the node flush them.

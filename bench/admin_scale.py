@@ -63,7 +63,7 @@ from classifier.models import Prediction  # noqa: E402
 GOAL_MS = 300
 
 
-def cql_models():
+def cql_models() -> list[type[DjangoCassandraModel]]:
     from django.db import connections
 
     return [

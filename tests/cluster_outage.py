@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from mlmodel.data import Dataset
+
 from .helpers import png_bytes
 
 
@@ -57,7 +59,7 @@ class Outage:
         )
 
 
-def distinct_images(fashion_mnist, count: int) -> list[tuple[int, bytes]]:
+def distinct_images(fashion_mnist: Dataset, count: int) -> list[tuple[int, bytes]]:
     """`count` Fashion-MNIST test images as PNGs, no two alike (the site would answer a repeat)."""
     seen, images = set(), []
     for index, pixels in enumerate(fashion_mnist.x_test):

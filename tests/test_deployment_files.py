@@ -3,8 +3,7 @@ test_dockerfile.py; compose.yaml: test_compose.py; the images built and started:
 `make test-image`).
 
 Plain functions that read the files and check the script's syntax: no Django database, no Docker
-daemon. They run under pytest-django with the rest of the suite and on their own with
-`-p no:django`.
+daemon.
 """
 
 import fnmatch

@@ -4,8 +4,7 @@ the health check, gunicorn's port, the static files, the train image, and the li
 the images built and started: test_image.py, `make test-image`).
 
 Plain functions that read the files, run the health check and the linter: no Django database, no
-Docker daemon. They run under pytest-django with the rest of the suite and on their own with
-`-p no:django`.
+Docker daemon.
 """
 
 import http.server
