@@ -116,7 +116,8 @@ def fine_tune(
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(images))
         for step in range(steps):
-            chosen = np.resize(order[step * photo_count :], photo_count)  # the last batch wraps around
+            # np.resize fills a short last batch by repeating its photos.
+            chosen = np.resize(order[step * photo_count :], photo_count)
             fashion = rng.integers(0, len(dataset.x_train), fashion_count)
             x = moved(np.concatenate([images[chosen], dataset.x_train[fashion]]), rng)
             y = np.concatenate([labels[chosen], dataset.y_train[fashion]])
