@@ -25,7 +25,7 @@ import numpy as np
 
 from mlmodel import artifacts
 from mlmodel.classes import CLASS_NAMES
-from mlmodel.clothing_photos import Photo, list_photos
+from mlmodel.clothing_photos import Photo, corrected_set, list_photos
 from mlmodel.data import Dataset, dataset_dir, load_fashion_mnist
 from mlmodel.network import model_logits
 from mlmodel.preprocessing import open_image, to_model_input
@@ -63,21 +63,6 @@ class PhotoInputs:
         looked = list(self.second)
         images = np.concatenate([self.first, np.stack(list(self.second.values()))]) if looked else self.first
         return images, np.concatenate([indices, indices[looked]])
-
-
-def corrected(photos: list[Photo], per_class: int | None) -> list[Photo]:
-    """The photos of the ten classes, or the first N of each folder."""
-    kept, seen = [], {}
-    for photo in photos:
-        if photo.in_classes and (per_class is None or seen.get(photo.folder, 0) < per_class):
-            kept.append(photo)
-            seen[photo.folder] = seen.get(photo.folder, 0) + 1
-    return kept
-
-
-def staff_labels(photos: list[Photo], answers: list[str]) -> list[str]:
-    """What staff would correct each photo to: the answer if it is right, else the first right one."""
-    return [answer if photo.is_exact(answer) else photo.accepted[0] for photo, answer in zip(photos, answers)]
 
 
 def moved(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -149,8 +134,9 @@ def main() -> None:
     model = keras.models.load_model(artifacts.model_path(version, args.model_dir))
     dataset = load_fashion_mnist(args.data_dir)
     held_out = PhotoInputs([photo for photo in list_photos(args.photos, "held-out") if photo.in_classes])
-    tune = PhotoInputs(corrected(list_photos(args.photos, "tune"), args.per_class))
-    images, labels = tune.examples(staff_labels(tune.photos, tune.answers(model)))
+    tune = PhotoInputs(corrected_set(list_photos(args.photos, "tune"), args.per_class))
+    labels = [photo.true_label(answer) for photo, answer in zip(tune.photos, tune.answers(model))]
+    images, classes = tune.examples(labels)
     looks = f"{len(tune.photos)} tune photos ({len(images)} looks)"
     print(f"model {version}: {looks}, {len(held_out.photos)} held out")
     measure(model, held_out, dataset, "active model")
@@ -158,7 +144,7 @@ def main() -> None:
     def after(epoch: int) -> None:
         measure(model, held_out, dataset, f"after {epoch} epochs")
 
-    fine_tune(model, images, labels, dataset, args, after)
+    fine_tune(model, images, classes, dataset, args, after)
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

@@ -49,7 +49,7 @@ from classifier.recorder import classify_and_record  # noqa: E402
 from classifier.uploads import Upload  # noqa: E402
 from mlmodel import artifacts  # noqa: E402
 from mlmodel.classes import CLASS_NAMES  # noqa: E402
-from mlmodel.clothing_photos import SPLITS, Photo, list_photos  # noqa: E402
+from mlmodel.clothing_photos import SPLITS, Photo, corrected_set, list_photos  # noqa: E402
 from mlmodel.data import dataset_dir  # noqa: E402
 
 KEYSPACE = "bench_real_photos"
@@ -110,21 +110,6 @@ def _share(pairs, test) -> float:
     return sum(1 for pair in pairs if test(*pair)) / len(pairs) if pairs else float("nan")
 
 
-def true_label(photo: Photo, prediction: Prediction) -> str:
-    """The class staff would correct a photo to: the model's answer if right, else the first right one."""
-    return prediction.label if photo.is_exact(prediction.label) else photo.accepted[0]
-
-
-def corrected_set(photos: list[Photo], per_class: int | None) -> list[Photo]:
-    """The photos staff correct: of the ten classes only, all of them or the first N of each folder."""
-    chosen, taken = [], Counter()
-    for photo in photos:
-        if photo.in_classes and (per_class is None or taken[photo.folder] < per_class):
-            chosen.append(photo)
-            taken[photo.folder] += 1
-    return chosen
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -167,7 +152,7 @@ def main() -> int:
             to_correct = corrected_set(list_photos(args.photos, other), args.per_class)
             now = datetime.datetime.now(datetime.UTC)
             for photo, prediction in zip(to_correct, upload(to_correct)):
-                store.correct(prediction.id, true_label(photo, prediction), "bench", now)
+                store.correct(prediction.id, photo.true_label(prediction.label), "bench", now)
             print(f"\n{len(to_correct)} photos of the {other} split uploaded and corrected")
             model_dir = work / "models"
             shutil.copytree(args.model_dir / baseline, model_dir / baseline)

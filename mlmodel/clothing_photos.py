@@ -9,6 +9,7 @@ name, never by its position in a listing.
 """
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,10 @@ class Photo:
     def is_right_group(self, label: str) -> bool:
         return self.group is not None and GROUPS[label] == self.group
 
+    def true_label(self, answer: str) -> str:
+        """The class staff would correct the photo to: the answer if it is right, else the first right one."""
+        return answer if self.is_exact(answer) else self.accepted[0]
+
 
 def split_of(filename: str) -> str:
     """ "tune" or "held-out", fixed by the file name alone."""
@@ -99,3 +104,13 @@ def list_photos(root: Path | str, split: str | None = None) -> list[Photo]:
         if path.suffix.lower() in _SUFFIXES
     ]
     return [photo for photo in photos if split is None or photo.split == split]
+
+
+def corrected_set(photos: list[Photo], per_class: int | None) -> list[Photo]:
+    """The photos staff correct: of the ten classes only, all of them or the first N of each folder."""
+    chosen, taken = [], Counter()
+    for photo in photos:
+        if photo.in_classes and (per_class is None or taken[photo.folder] < per_class):
+            chosen.append(photo)
+            taken[photo.folder] += 1
+    return chosen
