@@ -11,7 +11,7 @@ answers from 72.0% / 85.4% to 72.8% / 86.6% (long-sleeved tops in the upper-body
 shoes seen from the side, rightly wide, lost a point or two); the squeezed look alone, without
 the kept aspect beside it, made 72.8% / 86.8% but lost more of the shoes (64% to 57%).
 Models adapted to corrected photos learnt wide tops from them and lose a little by it, since their
-corrections do not include this look (README, *A second look*).
+corrections do not include this look (docs/experiments.md, *A second look*).
 """
 
 from dataclasses import dataclass

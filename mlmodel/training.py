@@ -228,12 +228,12 @@ def extra_repeats(extra_count: int, train_count: int) -> int:
     Corrected uploads are few (dozens or hundreds against up to 54,000 images) but are the very
     inputs the site gets wrong, from the domain it is used in: the copies make up EXTRA_SHARE (20%)
     of the training split, so that every batch carries some. A fifth taught held-out phone photos
-    more than a fiftieth or two fifths did, at the same Fashion-MNIST accuracy (README, "Phone
-    photos": bench.real_photos --adapt --per-class 30). Copies rather than a larger loss weight
-    because each copy is augmented afresh (shifted, flipped, taken on a photo trip), so the network
-    sees variants instead of one image with a larger gradient. At most EXTRA_MAX_REPEATS (100)
-    copies each: a handful of corrections must not make up a fifth of what the model learns, as
-    staff labels can be wrong. Every example goes in at least once.
+    more than a fiftieth or two fifths did, at the same Fashion-MNIST accuracy (docs/experiments.md,
+    "Learning from corrected photos": bench.real_photos --adapt --per-class 30). Copies rather than
+    a larger loss weight because each copy is augmented afresh (shifted, flipped, taken on a photo
+    trip), so the network sees variants instead of one image with a larger gradient. At most
+    EXTRA_MAX_REPEATS (100) copies each: a handful of corrections must not make up a fifth of what
+    the model learns, as staff labels can be wrong. Every example goes in at least once.
     """
     if extra_count == 0:
         return 0

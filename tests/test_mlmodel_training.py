@@ -107,7 +107,8 @@ def test_subsets_are_reproducible_from_the_seed(dataset):
 
 
 def test_batches_start_no_autotuning_thread_for_an_epoch_to_wait_for(dataset):
-    # Freeing an epoch's iterator waited up to 40 s for tf.data's autotuning thread to wake (README).
+    # Freeing an epoch's iterator waited up to 40 s for tf.data's autotuning thread to wake
+    # (docs/experiments.md).
     images, labels = dataset.x_train[:64], dataset.y_train[:64]
     for training in (True, False):
         assert batches(images, labels, QUICK, training=training).options().autotune.enabled is False
